@@ -1,0 +1,53 @@
+"""Idempotent forms of the schema operations migration 233 performs.
+
+On a clean run each helper issues exactly the statements of the plain
+sqlalchemy-migrate operation it wraps. When a step is run again after an
+interruption that committed part of it (MySQL commits every DDL statement on
+its own), a helper only does what is still missing, so the end schema is the
+one a clean run gives.
+"""
+from sqlalchemy import inspect
+from sqlalchemy import Table
+
+
+def has_table(migrate_engine, name):
+    return inspect(migrate_engine).has_table(name)
+
+
+def drop_table(meta, name):
+    """Reflect and drop ``name`` unless an earlier run dropped it already."""
+    if has_table(meta.bind, name):
+        Table(name, meta, autoload=True).drop()
+
+
+def add_column(table, column):
+    """``table.create_column(column)``, or finish what a cut run began.
+
+    sqlalchemy-migrate adds the column and then writes its Python default
+    into every row; a run cut between the two leaves NULLs, filled here.
+    """
+    if column.name not in table.c:
+        table.create_column(column)
+        return
+    existing = table.c[column.name]
+    default = column.default.arg if column.default is not None else None
+    if default is not None:
+        table.update().where(existing.is_(None)).values(
+            {existing: default}).execute()
+
+
+def drop_column(table, name):
+    if name in table.c:
+        table.drop_column(name)
+
+
+def create_table(table):
+    """Create ``table`` and its indexes, or the indexes a cut run missed."""
+    bind = table.bind
+    if not has_table(bind, table.name):
+        table.create()
+        return
+    present = {index['name'] for index in inspect(bind).get_indexes(table.name)}
+    for index in table.indexes:
+        if index.name not in present:
+            index.create(bind)
