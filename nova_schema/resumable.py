@@ -47,7 +47,8 @@ def create_table(table):
     if not has_table(bind, table.name):
         table.create()
         return
-    present = {index['name'] for index in inspect(bind).get_indexes(table.name)}
+    present = {index['name']
+               for index in inspect(bind).get_indexes(table.name)}
     for index in table.indexes:
         if index.name not in present:
             index.create(bind)

@@ -1,0 +1,37 @@
+"""Where the migration repository is and what versions it holds."""
+import functools
+import os
+
+from migrate.versioning.repository import Repository
+
+import migrate_repo
+
+REPOSITORY_PATH = os.path.dirname(os.path.abspath(migrate_repo.__file__))
+REPOSITORY_ID = 'nova'
+VERSION_TABLE = 'migrate_version'
+# NOTE: Nova's INIT_VERSION was 215 with a 216 baseline; ours compacts up to
+# 232, so a database under version control starts at 231.
+INIT_VERSION = 231
+
+
+@functools.lru_cache(maxsize=None)
+def get_repository():
+    return Repository(REPOSITORY_PATH)
+
+
+def head_version():
+    return int(get_repository().latest)
+
+
+def baseline_version():
+    return INIT_VERSION + 1
+
+
+def script_path(version):
+    return get_repository().version(version).script().path
+
+
+def step_name(version):
+    """'233' -> 'add_stats_in_compute_nodes': the script's name sans number."""
+    filename = os.path.basename(script_path(version))
+    return os.path.splitext(filename)[0].split('_', 1)[1]
