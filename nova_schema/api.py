@@ -10,7 +10,6 @@ import contextlib
 import time
 import warnings
 
-from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 
@@ -212,8 +211,7 @@ def _run_step(session, start, end, on_step):
     except NotImplementedError as error:
         raise exception.InvalidVersion(
             'cannot go from %d to %d: %s' % (start, end, error))
-    except (db_exc.DBMigrationError, sqlalchemy.exc.SQLAlchemyError,
-            ValueError) as error:
+    except Exception as error:  # noqa: any failure inside a script is one
         raise _step_failed(session, start, end, name, error)
     _verify_version(session, end)
     step = Step(start, end, name, time.monotonic() - began)

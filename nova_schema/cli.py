@@ -104,9 +104,10 @@ def _version_control(args, url):
 def _configure_output(debug):
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
-    # NOTE: below ERROR, libraries log advice (oslo.db on driver-less URLs,
-    # sqlalchemy-migrate on each step) that would break the one-line rule.
-    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR,
+    # NOTE: libraries log advice (oslo.db on driver-less URLs) and, for a
+    # failed statement, a traceback (oslo.db's exception filters); every
+    # failure reaches the user as our own one line instead.
+    logging.basicConfig(level=logging.DEBUG if debug else logging.CRITICAL,
                         handlers=[handler], force=True)
     if not debug:
         warnings.simplefilter('ignore')
