@@ -5,26 +5,23 @@ migration``), with what they lack around them: a refusal to touch a database
 that is not this repository's, a lock so one migrator runs at a time, and a
 transaction per run where the backend's DDL is transactional.
 """
-import collections
 import contextlib
-import time
 import warnings
 
 from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 
+from nova_schema import check
 from nova_schema import database
 from nova_schema import exception
 from nova_schema import masking
 from nova_schema import repository
 from nova_schema import session as session_mod
+from nova_schema import sync
 
 INIT_VERSION = repository.INIT_VERSION
 REPOSITORY_PATH = repository.REPOSITORY_PATH
 DEFAULT_LOCK_TIMEOUT = 60.0
-
-Step = collections.namedtuple('Step', 'start end name seconds')
-Step.__doc__ = 'One migration applied: ``start -> end`` took ``seconds``.'
 
 
 @contextlib.contextmanager
@@ -160,82 +157,59 @@ def _read_state_in(session):
 
 
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
-            on_step=None):
+            on_step=None, dry_run=False):
     """Upgrade or downgrade the database to ``version`` (default: head).
 
-    Returns the list of Steps applied. ``on_step(start, end, name)`` is
-    called before each step and ``on_step(Step)`` after it, for progress.
-    On PostgreSQL and SQLite the whole run is one transaction: it lands
-    entirely or not at all. On MySQL each step is idempotent, so running
-    db_sync again after an interruption finishes the job.
+    Returns the list of ``sync.Step`` applied, each with the SQL it sent.
+    ``on_step(start, end, name)`` is called before each step and
+    ``on_step(step)`` after it, for progress. On PostgreSQL and SQLite the
+    whole run is one transaction: it lands entirely or not at all. On MySQL
+    each step is idempotent, so running db_sync again after an interruption
+    finishes the job. With ``dry_run`` nothing is changed: PostgreSQL and
+    SQLite run everything and roll back; MySQL, whose DDL cannot be rolled
+    back, holds back every statement that would change the database.
     """
     target = parse_version(version)
-    engine = database.get_engine(engine_or_url)
+    engine = database.get_engine(engine_or_url, must_exist=dry_run)
     _check_ownership(engine, _read_state(engine), stamping_allowed=True)
     with session_mod.Session(engine, lock_timeout) as session:
-        steps = _sync_locked(session, target, on_step)
-        session.commit()
+        # NOTE: read again under the lock: another db sync may have run
+        # while this one waited for it.
+        state = _read_state_in(session)
+        _check_ownership(engine, state, stamping_allowed=True)
+        with _quiet_deprecations():
+            run = sync.SyncRun(session, on_step, dry_run)
+            steps = run.migrate(state.version, target)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
     return steps
 
 
-def _sync_locked(session, target, on_step):
-    engine = session.engine
-    # NOTE: read again under the lock: another db sync may have run while
-    # this one waited for it.
-    state = _read_state_in(session)
-    _check_ownership(session.base_engine, state, stamping_allowed=True)
-    current = state.version
-    with _quiet_deprecations():
-        if current is None:
-            oslo_migration.db_version_control(
-                engine, REPOSITORY_PATH, INIT_VERSION)
-            current = INIT_VERSION
-        target = repository.head_version() if target is None else target
-        steps = []
-        while current != target:
-            following = current + (1 if target > current else -1)
-            steps.append(_run_step(session, current, following, on_step))
-            current = following
-    return steps
+def db_history(engine_or_url):
+    """Every version of the repository, and which one the database is at.
+
+    A list of dicts: version, name, description, current.
+    """
+    engine = database.get_engine(engine_or_url, must_exist=True)
+    state = _read_state(engine)
+    _check_ownership(engine, state, stamping_allowed=True)
+    return [dict(entry, current=entry['version'] == state.version)
+            for entry in repository.describe_versions()]
 
 
-def _run_step(session, start, end, on_step):
-    name = repository.step_name(max(start, end))
-    if on_step:
-        on_step(start, end, name)
-    began = time.monotonic()
-    try:
-        oslo_migration.db_sync(session.engine, REPOSITORY_PATH, version=end,
-                               init_version=INIT_VERSION,
-                               sanity_check=session.engine.name == 'mysql')
-    except NotImplementedError as error:
-        raise exception.InvalidVersion(
-            'cannot go from %d to %d: %s' % (start, end, error))
-    except Exception as error:  # noqa: any failure inside a script is one
-        raise _step_failed(session, start, end, name, error)
-    _verify_version(session, end)
-    step = Step(start, end, name, time.monotonic() - began)
-    if on_step:
-        on_step(step)
-    return step
+def db_info(engine_or_url):
+    """The database's version with where it lives and what serves it."""
+    engine = database.get_engine(engine_or_url, must_exist=True)
+    version = db_version(engine)
+    return dict(database.server_info(engine), version=version,
+                repository_id=repository.REPOSITORY_ID,
+                repository_path=REPOSITORY_PATH)
 
 
-def _verify_version(session, expected):
-    """The version row must say ``expected`` now, or the step did not land."""
-    state = _read_state_in(session)
-    if state.version != expected:
-        raise exception.MigrationFailed(
-            'version table of %s says %s after migrating to %d; another '
-            'process changed it' % (database.describe(session.base_engine),
-                                    state.version, expected))
-
-
-def _step_failed(session, start, end, name, error):
-    detail = database.first_line(database.root_cause(error))
-    if session.transactional:
-        outcome = 'nothing was changed (the whole run was rolled back)'
-    else:
-        outcome = ('the database is still at %d; run db sync again to finish '
-                   'the step' % start)
-    return exception.MigrationFailed(
-        '%d -> %d %s failed: %s; %s' % (start, end, name, detail, outcome))
+def db_check(engine_or_url):
+    """Compare the live schema with this repository's at its version."""
+    engine = database.get_engine(engine_or_url, must_exist=True)
+    _check_ownership(engine, _read_state(engine), stamping_allowed=False)
+    return check.check(engine)

@@ -1,9 +1,11 @@
 """nova-schema-manage: argument parsing, output and exit codes only.
 
-Exit codes: 0 success; 2 an error (bad input, unreachable database, lock
-timeout, failed step), reported as one line on stderr.
+Exit codes: 0 success; 1 ``db check`` found differences; 2 an error (bad
+input, unreachable database, lock timeout, failed step), reported as one
+line on stderr.
 """
 import argparse
+import json
 import logging
 import sys
 import traceback
@@ -14,10 +16,20 @@ from nova_schema import config
 from nova_schema import database
 from nova_schema import exception
 from nova_schema import masking
+from nova_schema import repository
 
 PROG = 'nova-schema-manage'
 EXIT_OK = 0
+EXIT_DRIFT = 1
 EXIT_ERROR = 2
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line too, like every other error."""
+
+    def error(self, message):
+        _fail('%s (see %s --help)' % (message, self.prog))
+        sys.exit(EXIT_ERROR)
 
 
 class _MaskingFilter(logging.Filter):
@@ -27,8 +39,13 @@ class _MaskingFilter(logging.Filter):
         return True
 
 
+def _add_format(parser):
+    parser.add_argument('--format', choices=('text', 'json'), default='text',
+                        help='output format (default: text)')
+
+
 def _build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=PROG, description="Manage a Nova database's schema around "
         "migration 233.")
     parser.add_argument('--config-file', metavar='FILE',
@@ -39,11 +56,13 @@ def _build_parser():
                         'config file; default: sqlite file %s in the current '
                         'directory)' % config.DEFAULT_SQLITE_FILE)
     parser.add_argument('--debug', action='store_true',
-                        help='show tracebacks and warnings')
-    categories = parser.add_subparsers(dest='category', metavar='db')
+                        help='show tracebacks and library logs')
+    categories = parser.add_subparsers(dest='category', metavar='db',
+                                       parser_class=_ArgumentParser)
     categories.required = True
     db = categories.add_parser('db', help='database schema commands')
-    commands = db.add_subparsers(dest='command', metavar='COMMAND')
+    commands = db.add_subparsers(dest='command', metavar='COMMAND',
+                                 parser_class=_ArgumentParser)
     commands.required = True
 
     sync = commands.add_parser(
@@ -53,9 +72,16 @@ def _build_parser():
                       default=api.DEFAULT_LOCK_TIMEOUT,
                       help='how long to wait for another db sync (default '
                       '%(default)g)')
+    sync.add_argument('--dry-run', action='store_true',
+                      help='print the SQL each step would run; change '
+                      'nothing')
+    _add_format(sync)
     sync.set_defaults(handler=_sync)
 
     version = commands.add_parser('version', help='print the version')
+    version.add_argument('--verbose', action='store_true',
+                         help='also repository, backend and server version')
+    _add_format(version)
     version.set_defaults(handler=_version)
 
     control = commands.add_parser(
@@ -63,6 +89,16 @@ def _build_parser():
         'VERSION (default: %d)' % api.INIT_VERSION)
     control.add_argument('version', nargs='?', metavar='VERSION')
     control.set_defaults(handler=_version_control)
+
+    history = commands.add_parser(
+        'history', help='list the versions, marking the database\'s')
+    _add_format(history)
+    history.set_defaults(handler=_history)
+
+    check = commands.add_parser(
+        'check', help='compare the live schema with the expected one')
+    _add_format(check)
+    check.set_defaults(handler=_check)
     return parser
 
 
@@ -77,7 +113,17 @@ def _seconds(text):
     return value
 
 
-def _print_step(*args):
+def _print_json(data):
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _step_title(step):
+    if step.start is None:
+        return 'version control at %d' % step.end
+    return '%d -> %d %s' % (step.start, step.end, step.name)
+
+
+def _progress(*args):
     if len(args) == 3:
         start, end, name = args
         print('%d -> %d %s ...' % (start, end, name), end=' ', flush=True)
@@ -86,19 +132,80 @@ def _print_step(*args):
 
 
 def _sync(args, url):
+    quiet = args.dry_run or args.format == 'json'
     steps = api.db_sync(url, args.version, lock_timeout=args.lock_timeout,
-                        on_step=_print_step)
-    if not steps:
-        print('already at version %d' % api.db_version(url))
+                        on_step=None if quiet else _progress,
+                        dry_run=args.dry_run)
+    target = (api.parse_version(args.version) if args.version is not None
+              else repository.head_version())
+    reached = steps[-1].end if steps else None
+    unshown = args.dry_run and steps and reached != target
+    if args.format == 'json':
+        _print_json({'database': masking.mask_url(url),
+                     'dry_run': args.dry_run, 'target': target,
+                     'complete': not unshown,
+                     'steps': [step.as_dict() for step in steps]})
+        return
+    if args.dry_run:
+        for step in steps:
+            print('-- %s' % _step_title(step))
+            for statement in step.statements:
+                print(statement)
+        if unshown:
+            print('-- %d -> %d: not shown; MySQL cannot roll DDL back, so '
+                  'the next step can only be shown once this one has run'
+                  % (reached, target))
+        elif not steps:
+            print('-- already at version %d: nothing to do' % target)
+    elif not steps or all(step.start is None for step in steps):
+        print('already at version %d' % target)
 
 
 def _version(args, url):
-    print(api.db_version(url))
+    if not args.verbose and args.format == 'text':
+        print(api.db_version(url))
+        return
+    info = api.db_info(url)
+    if args.format == 'json':
+        _print_json(info)
+        return
+    print('version: %(version)s\nrepository: %(repository_id)s '
+          '(%(repository_path)s)\ndatabase: %(database)s\nbackend: '
+          '%(backend)s (driver %(driver)s), server %(server_version)s' % info)
 
 
 def _version_control(args, url):
     version = api.db_version_control(url, args.version)
     print('under version control at %d' % version)
+
+
+def _history(args, url):
+    entries = api.db_history(url)
+    if args.format == 'json':
+        _print_json(entries)
+        return
+    width = max(len(entry['name']) for entry in entries)
+    for entry in entries:
+        print('%s %d  %-*s  %s' % ('*' if entry['current'] else ' ',
+                                   entry['version'], width, entry['name'],
+                                   entry['description']))
+
+
+def _check(args, url):
+    report = api.db_check(url)
+    if args.format == 'json':
+        _print_json(dict(report.as_dict(),
+                         database=masking.mask_url(url)))
+    elif report.ok:
+        print('database %s matches version %d (%s)' % (
+            masking.mask_url(url), report.version,
+            report.as_dict()['matches']))
+    else:
+        print('database %s differs from version %d in %d places:' % (
+            masking.mask_url(url), report.version, len(report.differences)))
+        for difference in report.differences:
+            print('  - %s' % difference)
+    return EXIT_OK if report.ok else EXIT_DRIFT
 
 
 def _configure_output(debug):
@@ -119,20 +226,17 @@ def main(argv=None):
     try:
         url = config.resolve_connection(args.database_connection,
                                         args.config_file)
-        args.handler(args, url)
+        return args.handler(args, url) or EXIT_OK
     except exception.NovaSchemaError as error:
         _fail(str(error))
-        return EXIT_ERROR
     except KeyboardInterrupt:
         _fail('interrupted')
-        return EXIT_ERROR
     except Exception as error:  # noqa: anything else is a bug; say so briefly
         if args.debug:
             sys.stderr.write(masking.mask(traceback.format_exc()))
         _fail('unexpected %s: %s (run with --debug for details)'
               % (type(error).__name__, database.first_line(error)))
-        return EXIT_ERROR
-    return EXIT_OK
+    return EXIT_ERROR
 
 
 def _fail(message):

@@ -107,3 +107,24 @@ def read_version_state(connection):
     versions = {row.repository_id: row.version for row in rows}
     version = versions.pop(repository.REPOSITORY_ID, None)
     return VersionState(version, tables, tuple(sorted(versions)))
+
+
+_SERVER_VERSION_SQL = {'mysql': 'SELECT VERSION()',
+                       'postgresql': 'SHOW server_version',
+                       'sqlite': 'SELECT sqlite_version()'}
+
+
+def server_info(engine):
+    """Backend, driver, server version and masked URL of ``engine``."""
+    sql = _SERVER_VERSION_SQL.get(engine.name)
+    server_version = None
+    if sql:
+        connection = connect(engine)
+        try:
+            server_version = connection.execute(sqlalchemy.text(sql)).scalar()
+        except CONNECTION_ERRORS as error:
+            raise unreachable(engine, error)
+        finally:
+            connection.close()
+    return {'database': describe(engine), 'backend': engine.name,
+            'driver': engine.driver, 'server_version': server_version}

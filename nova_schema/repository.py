@@ -35,3 +35,14 @@ def step_name(version):
     """'233' -> 'add_stats_in_compute_nodes': the script's name sans number."""
     filename = os.path.basename(script_path(version))
     return os.path.splitext(filename)[0].split('_', 1)[1]
+
+
+def describe_versions():
+    """[{version, name, description}] from baseline to head."""
+    entries = []
+    for version in range(baseline_version(), head_version() + 1):
+        module = get_repository().version(version).script().module
+        lines = (module.__doc__ or '').strip().splitlines()
+        entries.append({'version': version, 'name': step_name(version),
+                        'description': lines[0] if lines else ''})
+    return entries

@@ -1,0 +1,208 @@
+"""db check: the live schema against what this repository builds.
+
+What the repository builds is recorded per backend in
+``nova_schema/expected/<backend>.json`` (written by
+``tools/expected_schema.py`` from real runs, and kept honest by a test that
+regenerates it). Version 232 has two correct forms: the baseline's, and the
+one 233's downgrade leaves (compute_node_stats without a primary key).
+"""
+import json
+import os
+import re
+
+from nova_schema import database
+from nova_schema import exception
+from nova_schema import introspect
+
+EXPECTED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            'expected')
+VARIANTS = {232: ('232', '232-downgraded'), 233: ('233',)}
+VARIANT_TITLES = {'232': 'as the baseline creates it',
+                  '232-downgraded': "as 233's downgrade leaves it",
+                  '233': 'as 233 leaves it'}
+
+
+def expected_path(backend):
+    return os.path.join(EXPECTED_DIR, '%s.json' % backend)
+
+
+def load_expected(backend):
+    path = expected_path(backend)
+    if not os.path.exists(path):
+        raise exception.NovaSchemaError(
+            'db check does not know backend %r (known: mysql, postgresql, '
+            'sqlite)' % backend)
+    with open(path) as spec:
+        return json.load(spec)
+
+
+def normalize(schema, backend):
+    """Even out what differs between server versions, not between schemas.
+
+    MySQL 8 drops integer display widths (INT(11) -> INT) and older servers
+    call utf8mb3 utf8; neither is a difference in the schema.
+    """
+    if backend != 'mysql':
+        return schema
+    for table in schema.values():
+        for column in table['columns']:
+            column['type'] = re.sub(r'^INTEGER\(\d+\)$', 'INTEGER',
+                                    column['type'])
+        options = table.get('options')
+        if options and options.get('collation'):
+            options['collation'] = re.sub(r'^utf8_', 'utf8mb3_',
+                                          options['collation'])
+    return schema
+
+
+def normalize_all(spec, backend):
+    return {variant: normalize(schema, backend)
+            for variant, schema in spec.items()}
+
+
+class Report(object):
+    def __init__(self, version, variant, differences):
+        self.version = version
+        self.variant = variant
+        self.differences = differences
+
+    @property
+    def ok(self):
+        return not self.differences
+
+    def as_dict(self):
+        return {'version': self.version, 'variant': self.variant,
+                'matches': VARIANT_TITLES.get(self.variant),
+                'ok': self.ok, 'differences': self.differences}
+
+
+def check(engine):
+    connection = database.connect(engine)
+    try:
+        state = database.read_version_state(connection)
+        if state.version not in VARIANTS:
+            raise exception.NotControlled(
+                'database %s is at version %s; db check knows %s' % (
+                    database.describe(engine), state.version,
+                    ' and '.join(map(str, sorted(VARIANTS)))))
+        actual = normalize(introspect.describe_schema(connection),
+                           engine.name)
+    finally:
+        connection.close()
+    expected = load_expected(engine.name)
+    reports = []
+    for variant in VARIANTS[state.version]:
+        wanted = normalize(expected[variant], engine.name)
+        differences = compare(wanted, actual) + shadow_drift(actual)
+        reports.append(Report(state.version, variant, differences))
+    return min(reports, key=lambda report: len(report.differences))
+
+
+def compare(expected, actual):
+    differences = []
+    for name in sorted(set(expected) - set(actual)):
+        differences.append('table %s is missing' % name)
+    for name in sorted(set(actual) - set(expected)):
+        differences.append('table %s is not expected' % name)
+    for name in sorted(set(expected) & set(actual)):
+        differences.extend('%s: %s' % (name, text) for text in
+                           _compare_table(expected[name], actual[name]))
+    return differences
+
+
+def _compare_table(expected, actual):
+    return (_compare_columns(expected['columns'], actual['columns']) +
+            _compare_value('primary key', expected['primary_key'],
+                           actual['primary_key']) +
+            _compare_named('foreign key', expected['foreign_keys'],
+                           actual['foreign_keys']) +
+            _compare_named('index', expected['indexes'], actual['indexes']) +
+            _compare_named('unique constraint',
+                           expected['unique_constraints'],
+                           actual['unique_constraints']) +
+            _compare_value('table options', expected.get('options'),
+                           actual.get('options')))
+
+
+def _compare_columns(expected, actual):
+    wanted = {column['name']: column for column in expected}
+    found = {column['name']: column for column in actual}
+    differences = ['column %s is missing' % name
+                   for name in wanted if name not in found]
+    differences += ['column %s is not expected' % name
+                    for name in found if name not in wanted]
+    for name in (name for name in wanted if name in found):
+        for key in ('type', 'nullable', 'default'):
+            if wanted[name][key] != found[name][key]:
+                differences.append('column %s: %s is %r, expected %r' % (
+                    name, key, found[name][key], wanted[name][key]))
+    common_wanted = [name for name in wanted if name in found]
+    common_found = [name for name in found if name in wanted]
+    if common_wanted != common_found:
+        differences.append('column order is %s, expected %s' % (
+            ', '.join(common_found), ', '.join(common_wanted)))
+    return differences
+
+
+def _compare_value(what, expected, actual):
+    if expected == actual:
+        return []
+    return ['%s is %s, expected %s' % (what, _show(actual), _show(expected))]
+
+
+def _compare_named(what, expected, actual):
+    wanted = {item['name']: item for item in expected}
+    found = {item['name']: item for item in actual}
+    missing = [wanted[name] for name in wanted if name not in found]
+    extra = [found[name] for name in found if name not in wanted]
+    differences = []
+    for item in list(missing):
+        twin = next((other for other in extra
+                     if _same_but_name(item, other)), None)
+        if twin is not None:
+            differences.append('%s %s is named %s' % (what, item['name'],
+                                                      twin['name']))
+            missing.remove(item)
+            extra.remove(twin)
+    differences += ['%s %s is missing' % (what, item['name'])
+                    for item in missing]
+    differences += ['%s %s is not expected' % (what, item['name'])
+                    for item in extra]
+    for name in (name for name in wanted if name in found):
+        if wanted[name] != found[name]:
+            differences.append('%s %s is %s, expected %s' % (
+                what, name, _show(found[name]), _show(wanted[name])))
+    return differences
+
+
+def _same_but_name(one, other):
+    return ({k: v for k, v in one.items() if k != 'name'} ==
+            {k: v for k, v in other.items() if k != 'name'})
+
+
+def _show(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def shadow_drift(actual):
+    """Each shadow table must have its base table's columns, in order."""
+    differences = []
+    for name in sorted(actual):
+        base = name[len('shadow_'):]
+        if not name.startswith('shadow_') or base not in actual:
+            continue
+        shape = [(c['name'], c['type'], c['nullable'])
+                 for c in actual[base]['columns']]
+        shadow_shape = [(c['name'], c['type'], c['nullable'])
+                        for c in actual[name]['columns']]
+        if shape != shadow_shape:
+            differences.append(
+                '%s is out of step with %s: columns %s, expected %s' % (
+                    name, base, _shape(shadow_shape), _shape(shape)))
+    return differences
+
+
+def _shape(columns):
+    return ', '.join('%s %s%s' % (name, type_, '' if nullable else
+                                  ' NOT NULL')
+                     for name, type_, nullable in columns)

@@ -1,0 +1,88 @@
+"""A complete, comparable description of a live schema, as plain data.
+
+Everything ``db check`` compares and the tests assert on: per table, its
+columns in order (type as the backend renders it, nullability, server
+default), primary key, foreign keys, indexes and unique constraints with
+their names, and on MySQL the engine and collation. JSON-serialisable, with
+lists sorted wherever the order carries no meaning.
+"""
+import sqlalchemy
+
+from nova_schema import repository
+
+
+def _type(column_type, dialect):
+    try:
+        return str(column_type.compile(dialect=dialect))
+    except Exception:  # noqa: NullType and friends have no DDL form
+        return repr(column_type)
+
+
+def _columns(inspector, table, dialect):
+    return [{'name': column['name'],
+             'type': _type(column['type'], dialect),
+             'nullable': bool(column['nullable']),
+             'default': (str(column['default'])
+                         if column.get('default') is not None else None)}
+            for column in inspector.get_columns(table)]
+
+
+def _foreign_keys(inspector, table):
+    return sorted(
+        ({'name': fk.get('name'),
+          'columns': fk['constrained_columns'],
+          'referred_table': fk['referred_table'],
+          'referred_columns': fk['referred_columns']}
+         for fk in inspector.get_foreign_keys(table)),
+        key=lambda fk: (fk['name'] or '', fk['columns']))
+
+
+def _indexes(inspector, table):
+    return sorted(
+        ({'name': index['name'], 'columns': index['column_names'],
+          'unique': bool(index['unique'])}
+         for index in inspector.get_indexes(table)),
+        key=lambda index: index['name'] or '')
+
+
+def _unique_constraints(inspector, table):
+    return sorted(
+        ({'name': unique['name'], 'columns': unique['column_names']}
+         for unique in inspector.get_unique_constraints(table)),
+        key=lambda unique: unique['name'] or '')
+
+
+def _mysql_options(connection, table):
+    row = connection.execute(sqlalchemy.text(
+        'SELECT ENGINE, TABLE_COLLATION FROM information_schema.TABLES '
+        'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name'),
+        {'name': table}).one()
+    return {'engine': row[0], 'collation': row[1]}
+
+
+def describe_table(connection, table, inspector=None):
+    inspector = inspector or sqlalchemy.inspect(connection)
+    dialect = connection.dialect
+    # NOTE: read columns first: SQLAlchemy 1.4's SQLite get_pk_constraint
+    # sorts the inspector's cached column list in place.
+    columns = _columns(inspector, table, dialect)
+    primary_key = inspector.get_pk_constraint(table)
+    description = {
+        'columns': columns,
+        'primary_key': {'name': primary_key.get('name'),
+                        'columns': primary_key['constrained_columns']},
+        'foreign_keys': _foreign_keys(inspector, table),
+        'indexes': _indexes(inspector, table),
+        'unique_constraints': _unique_constraints(inspector, table),
+    }
+    if dialect.name == 'mysql':
+        description['options'] = _mysql_options(connection, table)
+    return description
+
+
+def describe_schema(connection):
+    """Every table but the version table, by name."""
+    inspector = sqlalchemy.inspect(connection)
+    return {name: describe_table(connection, name, inspector)
+            for name in sorted(inspector.get_table_names())
+            if name != repository.VERSION_TABLE}
