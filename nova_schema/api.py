@@ -66,6 +66,14 @@ def _check_ownership(engine, state, stamping_allowed):
                 'database %s is at version %s, which this repository (%d to '
                 '%d) does not have; use the Nova release that put it there'
                 % (target, state.version, INIT_VERSION, head))
+        if (state.version == INIT_VERSION and
+                state.tables - {repository.VERSION_TABLE}):
+            raise exception.UnknownDatabaseVersion(
+                'database %s is at version %d but already has tables: a Nova '
+                'database at %d needs Nova\'s own migration %d; this '
+                'repository only builds %d from an empty database'
+                % (target, INIT_VERSION, INIT_VERSION, INIT_VERSION + 1,
+                   INIT_VERSION + 1))
         return
     if state.other_repositories:
         raise exception.ForeignDatabase(
