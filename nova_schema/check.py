@@ -132,7 +132,7 @@ def _compare_columns(expected, actual):
     differences += ['column %s is not expected' % name
                     for name in found if name not in wanted]
     for name in (name for name in wanted if name in found):
-        for key in ('type', 'nullable', 'default'):
+        for key in ('type', 'nullable', 'default', 'autoincrement'):
             if wanted[name][key] != found[name][key]:
                 differences.append('column %s: %s is %r, expected %r' % (
                     name, key, found[name][key], wanted[name][key]))

@@ -2,9 +2,9 @@
 
 Everything ``db check`` compares and the tests assert on: per table, its
 columns in order (type as the backend renders it, nullability, server
-default), primary key, foreign keys, indexes and unique constraints with
-their names, and on MySQL the engine and collation. JSON-serialisable, with
-lists sorted wherever the order carries no meaning.
+default, autoincrement), primary key, foreign keys, indexes and unique
+constraints with their names, and on MySQL the engine and collation.
+JSON-serialisable, with lists sorted wherever the order carries no meaning.
 """
 import sqlalchemy
 
@@ -22,6 +22,9 @@ def _columns(inspector, table, dialect):
     return [{'name': column['name'],
              'type': _type(column['type'], dialect),
              'nullable': bool(column['nullable']),
+             # NOTE: AUTO_INCREMENT and serial reflect as True; SQLite's
+             # rowid alias cannot be told apart and reflects as 'auto'.
+             'autoincrement': column.get('autoincrement') is True,
              'default': (str(column['default'])
                          if column.get('default') is not None else None)}
             for column in inspector.get_columns(table)]
