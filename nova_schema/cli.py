@@ -138,8 +138,8 @@ def _sync(args, url):
                         dry_run=args.dry_run)
     target = (api.parse_version(args.version) if args.version is not None
               else repository.head_version())
-    reached = steps[-1].end if steps else None
-    unshown = args.dry_run and steps and reached != target
+    reached = steps[-1].end if steps else api.db_version(url)
+    unshown = args.dry_run and reached != target
     if args.format == 'json':
         _print_json({'database': masking.mask_url(url),
                      'dry_run': args.dry_run, 'target': target,
@@ -201,8 +201,10 @@ def _check(args, url):
             masking.mask_url(url), report.version,
             report.as_dict()['matches']))
     else:
-        print('database %s differs from version %d in %d places:' % (
-            masking.mask_url(url), report.version, len(report.differences)))
+        count = len(report.differences)
+        print('database %s differs from version %d in %d place%s:' % (
+            masking.mask_url(url), report.version, count,
+            '' if count == 1 else 's'))
         for difference in report.differences:
             print('  - %s' % difference)
     return EXIT_OK if report.ok else EXIT_DRIFT

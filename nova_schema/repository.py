@@ -3,6 +3,11 @@ import functools
 import os
 
 from migrate.versioning.repository import Repository
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import Text
 
 import migrate_repo
 
@@ -46,3 +51,11 @@ def describe_versions():
         entries.append({'version': version, 'name': step_name(version),
                         'description': lines[0] if lines else ''})
     return entries
+
+
+def version_table_definition(meta):
+    """The version table as sqlalchemy-migrate 0.13 creates it."""
+    return Table(VERSION_TABLE, meta,
+                 Column('repository_id', String(250), primary_key=True),
+                 Column('repository_path', Text),
+                 Column('version', Integer))

@@ -42,13 +42,24 @@ def drop_column(table, name):
 
 
 def create_table(table):
-    """Create ``table`` and its indexes, or the indexes a cut run missed."""
+    """Create ``table`` and its indexes, or the indexes a cut run missed.
+
+    ``Table.create()`` would emit the CREATE INDEX statements in the order of
+    a set; they are created here by name, so that the same database always
+    gets the same statements (and a dry run can predict them).
+    """
     bind = table.bind
+    indexes = sorted(table.indexes, key=lambda index: index.name)
     if not has_table(bind, table.name):
-        table.create()
-        return
-    present = {index['name']
-               for index in inspect(bind).get_indexes(table.name)}
-    for index in table.indexes:
+        table.indexes = set()
+        try:
+            table.create()
+        finally:
+            table.indexes = set(indexes)
+        present = set()
+    else:
+        present = {index['name']
+                   for index in inspect(bind).get_indexes(table.name)}
+    for index in indexes:
         if index.name not in present:
             index.create(bind)
