@@ -8,3 +8,7 @@ import warnings
 # pin below setuptools 81 is deliberate (see README), so the warning is noise.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated',
                         category=UserWarning)
+# NOTE: and sqlalchemy-migrate uses SQLAlchemy 1.4 APIs that 2.0 removed; its
+# warnings about that (some at import time) are nothing a user can act on.
+warnings.filterwarnings('ignore', category=DeprecationWarning,
+                        module=r'migrate(\.|$)')

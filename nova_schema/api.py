@@ -179,10 +179,10 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     """
     target = parse_version(version)
     engine = database.get_engine(engine_or_url, must_exist=dry_run)
-    _check_ownership(engine, _read_state(engine), stamping_allowed=True)
     with session_mod.Session(engine, lock_timeout) as session:
-        # NOTE: read again under the lock: another db sync may have run
-        # while this one waited for it.
+        # NOTE: the state is read only under the lock: before it, another
+        # db sync may be half-way through a step (MySQL commits each DDL
+        # statement), which is no reason to refuse the database.
         state = _read_state_in(session)
         _check_ownership(engine, state, stamping_allowed=True)
         with _quiet_deprecations():
