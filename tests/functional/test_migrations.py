@@ -4,8 +4,6 @@ The checks of migration 233 go beyond Nova's own: every pre-existing value
 survives, ``stats`` holds '{}' in old rows, and the downgrade recreates the
 exact per-backend shape Nova's downgrade gave the stats tables.
 """
-import datetime
-
 from migrate.versioning import api as migration_api
 from migrate.versioning import repository
 from oslo_db.sqlalchemy import enginefacade
@@ -15,79 +13,43 @@ import sqlalchemy
 import testtools
 
 from tests import base
+from tests.rows import LONG_CPU_INFO
+from tests.rows import node_row
+from tests.rows import service_row
+from tests.rows import stat_row
+from tests.rows import T2
 
 BASE_TABLES = ('services', 'compute_nodes', 'compute_node_stats')
 NODE_TABLES = ('compute_nodes', 'shadow_compute_nodes')
 STATS_TABLES = ('compute_node_stats', 'shadow_compute_node_stats')
 
-# More than TEXT's 65,535 bytes: only MEDIUMTEXT holds it on MySQL.
-LONG_CPU_INFO = '{"features": [%s]}' % ', '.join(
-    '"feature-%05d"' % i for i in range(6500))
-
-T0 = datetime.datetime(2014, 3, 1, 12, 0, 0)
-T1 = datetime.datetime(2014, 3, 2, 8, 30, 15)
-T2 = datetime.datetime(2014, 3, 3, 23, 59, 59)
-
-
-def _service(id_, host, topic, deleted=0, **values):
-    row = {'id': id_, 'created_at': T0, 'updated_at': T1, 'deleted_at': None,
-           'host': host, 'binary': 'nova-' + topic, 'topic': topic,
-           'report_count': 10 * id_, 'disabled': False, 'deleted': deleted,
-           'disabled_reason': None}
-    row.update(values)
-    return row
-
-
-def _compute_node(id_, service_id, deleted=0, **values):
-    row = {'id': id_, 'created_at': T0, 'updated_at': T1, 'deleted_at': None,
-           'service_id': service_id, 'vcpus': 16, 'memory_mb': 65536,
-           'local_gb': 2000, 'vcpus_used': 4, 'memory_mb_used': 8192,
-           'local_gb_used': 80, 'hypervisor_type': 'QEMU',
-           'hypervisor_version': 1005003, 'cpu_info': '{"arch": "x86_64"}',
-           'disk_available_least': 1900, 'free_ram_mb': 57344,
-           'free_disk_gb': 1920, 'current_workload': 2, 'running_vms': 3,
-           'hypervisor_hostname': 'node-%d.example.org' % id_,
-           'deleted': deleted, 'host_ip': '192.0.2.%d' % id_,
-           'supported_instances': '[["x86_64", "qemu", "hvm"]]',
-           'pci_stats': '[]', 'metrics': '[{"name": "cpu.frequency"}]',
-           'extra_resources': '{"gpus": 0}'}
-    row.update(values)
-    return row
-
-
-def _stat(id_, node_id, key, value, deleted=0):
-    return {'id': id_, 'created_at': T0, 'updated_at': None,
-            'deleted_at': T2 if deleted else None, 'deleted': deleted,
-            'compute_node_id': node_id, 'key': key, 'value': value}
-
 
 def _data_233():
     return {
         'services': [
-            _service(1, 'compute1', 'compute'),
-            _service(2, 'compute2', 'compute', disabled=True,
-                     disabled_reason='maintenance'),
-            _service(3, 'compute3', 'compute', deleted=3, deleted_at=T2),
+            service_row(1, 'compute1', 'compute'),
+            service_row(2, 'compute2', 'compute', disabled=True,
+                        disabled_reason='maintenance'),
+            service_row(3, 'compute3', 'compute', deleted=3, deleted_at=T2),
         ],
         'compute_nodes': [
-            _compute_node(1, 1),
-            _compute_node(2, 2, cpu_info=LONG_CPU_INFO,
-                          host_ip='2001:db8::2'),
-            _compute_node(3, 3, deleted=3, deleted_at=T2, metrics=None,
-                          extra_resources=None, pci_stats=None),
+            node_row(1, 1),
+            node_row(2, 2, cpu_info=LONG_CPU_INFO, host_ip='2001:db8::2'),
+            node_row(3, 3, deleted=3, deleted_at=T2, metrics=None,
+                     extra_resources=None, pci_stats=None),
         ],
         'compute_node_stats': [
-            _stat(1, 1, 'num_instances', '3'),
-            _stat(2, 1, 'num_vm_active', '2'),
-            _stat(3, 2, 'num_task_None', '1'),
-            _stat(4, 3, 'io_workload', '0', deleted=4),
+            stat_row(1, 1, 'num_instances', '3'),
+            stat_row(2, 1, 'num_vm_active', '2'),
+            stat_row(3, 2, 'num_task_None', '1'),
+            stat_row(4, 3, 'io_workload', '0', deleted=4),
         ],
         'shadow_compute_nodes': [
-            _compute_node(7, 5, deleted=7, deleted_at=T2,
-                          hypervisor_hostname='archived.example.org'),
+            node_row(7, 5, deleted=7, deleted_at=T2,
+                     hypervisor_hostname='archived.example.org'),
         ],
         'shadow_compute_node_stats': [
-            _stat(9, 7, 'num_instances', '0', deleted=9),
+            stat_row(9, 7, 'num_instances', '0', deleted=9),
         ],
     }
 
