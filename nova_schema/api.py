@@ -121,15 +121,19 @@ def db_version_control(engine_or_url, version=None):
     builds it); one that already has tables only at a version whose schema
     it can have, from the baseline up.
     """
-    engine = database.get_engine(engine_or_url)
     number = INIT_VERSION if version is None else _parse_stamp(version)
+    # NOTE: only an empty database can be stamped at INIT_VERSION; for any
+    # other version a SQLite file that is not there yet is an error, not a
+    # new empty file.
+    engine = database.get_engine(engine_or_url,
+                                 must_exist=number != INIT_VERSION)
     with session_mod.Session(engine, DEFAULT_LOCK_TIMEOUT) as session:
         state = _read_state_in(session)
         if state.version is not None:
             raise exception.InvalidVersion(
                 'database %s is already under version control at %d'
                 % (database.describe(engine), state.version))
-        _check_stampable(engine, state, number)
+        _check_stampable(session, state, number)
         with _quiet_deprecations():
             oslo_migration.db_version_control(
                 session.engine, REPOSITORY_PATH, number)
@@ -143,9 +147,15 @@ def _parse_stamp(version):
     return parse_version(version)
 
 
-def _check_stampable(engine, state, number):
+def _check_stampable(session, state, number):
+    engine = session.base_engine
     if state.other_repositories:
         _check_ownership(engine, state, stamping_allowed=True)
+    if 'alembic_version' in state.tables:
+        raise exception.ForeignDatabase(
+            'database %s is managed by alembic (it has an alembic_version '
+            'table); refusing to put it under version control of %r'
+            % (database.describe(engine), repository.REPOSITORY_ID))
     has_tables = bool(state.tables - {repository.VERSION_TABLE})
     if not has_tables and number != INIT_VERSION:
         raise exception.InvalidVersion(
@@ -157,6 +167,14 @@ def _check_stampable(engine, state, number):
             'database %s already has tables: stamp the version its schema is '
             'at (%d or later), not %d' % (database.describe(engine),
                                           INIT_VERSION + 1, INIT_VERSION))
+    if has_tables:
+        report = check.check(session.engine, number)
+        if not report.ok:
+            raise exception.InvalidVersion(
+                'database %s does not have the schema of version %d (%d '
+                'differences, first: %s); refusing to stamp it'
+                % (database.describe(engine), number,
+                   len(report.differences), report.differences[0]))
 
 
 def _read_state_in(session):

@@ -1,5 +1,6 @@
 """Where the database URL comes from: option, config file, or the default."""
 import os
+import re
 
 from oslo_config import cfg
 from oslo_db import options as db_options
@@ -16,8 +17,10 @@ def default_connection():
 
 def connection_from_file(path):
     """``[database] connection`` of an OpenStack-style config file."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise exception.ConfigError('config file %s does not exist' % path)
+    if not os.path.isfile(path):
+        raise exception.ConfigError('config file %s is not a file' % path)
     conf = cfg.ConfigOpts()
     conf.register_opts(db_options.database_opts, group='database')
     try:
@@ -25,9 +28,8 @@ def connection_from_file(path):
              default_config_dirs=[])
         connection = conf.database.connection
     except (cfg.Error, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0]
         raise exception.ConfigError(
-            'cannot read config file %s: %s' % (path, first_line))
+            'cannot read config file %s: %s' % (path, _parse_error(error)))
     if connection is None or not str(connection).strip():
         raise exception.ConfigError(
             'config file %s has no [database] connection' % path)
@@ -43,3 +45,12 @@ def resolve_connection(option_value, config_file):
     if config_file is not None:
         return connection_from_file(config_file)
     return default_connection()
+
+
+def _parse_error(error):
+    """Where the file is broken, without quoting it: a line of a config file
+    may hold any password."""
+    where = re.search(r':(\d+),', str(error))
+    if where:
+        return 'line %s is not valid INI syntax' % where.group(1)
+    return 'it is not a valid INI file'

@@ -32,6 +32,15 @@ def parse_url(url):
             % (masking.mask(url), masking.mask(error)))
 
 
+def sqlite_path(url):
+    """The file a SQLite URL names (None for an in-memory database)."""
+    path = url.database
+    if path and url.query.get('uri') in ('true', '1') and \
+            path.startswith('file:'):
+        path = path[len('file:'):].split('?', 1)[0]
+    return None if path in (None, '', ':memory:') else path
+
+
 def get_engine(engine_or_url, must_exist=False):
     """An Engine for ``engine_or_url``; engines are returned as they are.
 
@@ -42,10 +51,10 @@ def get_engine(engine_or_url, must_exist=False):
         return engine_or_url
     url = parse_url(engine_or_url)
     if must_exist and url.get_backend_name() == 'sqlite':
-        if url.database and not os.path.exists(url.database):
+        path = sqlite_path(url)
+        if path and not os.path.exists(path):
             raise exception.DatabaseUnreachable(
-                'no SQLite database at %s; db sync creates one'
-                % url.database)
+                'no SQLite database at %s; db sync creates one' % path)
     try:
         # NOTE: max_retries=0 makes oslo.db skip its test connection, which
         # would otherwise retry an unreachable server for 100 seconds.

@@ -83,9 +83,10 @@ def describe_table(connection, table, inspector=None):
     return description
 
 
-def describe_schema(connection):
-    """Every table but the version table, by name."""
+def describe_schema(connection, only=None):
+    """Every table but the version table (or those in ``only``), by name."""
     inspector = sqlalchemy.inspect(connection)
     return {name: describe_table(connection, name, inspector)
             for name in sorted(inspector.get_table_names())
-            if name != repository.VERSION_TABLE}
+            if name != repository.VERSION_TABLE and
+            (only is None or name in only)}

@@ -3,8 +3,10 @@ import re
 
 from oslo_utils import strutils
 
-# user:password@ in a URL; oslo.utils' mask_password covers key=value forms.
-_URL_CREDENTIALS = re.compile(r'(?P<head>[\w+.-]+://[^:/@\s]*):[^@\s]*@')
+# user:password@ in a URL, well-formed or not (mysql//user:pw@host is a typo
+# whose password must stay hidden too); oslo.utils' mask_password covers
+# key=value forms.
+_URL_CREDENTIALS = re.compile(r'(?P<head>[\w.+%-]+):[^\s@/\'"]+@')
 
 
 def mask(text):

@@ -69,10 +69,13 @@ class SyncRun(object):
         if self.hold_back:
             step.statements = self._version_control_statements()
             return step
-        with self._timed(step):
-            oslo_migration.db_version_control(
-                self.session.engine, repository.REPOSITORY_PATH,
-                repository.INIT_VERSION)
+        try:
+            with self._timed(step):
+                oslo_migration.db_version_control(
+                    self.session.engine, repository.REPOSITORY_PATH,
+                    repository.INIT_VERSION)
+        except Exception as error:  # noqa: any failure to create the table
+            raise self._failed(step, error)
         return step
 
     def _version_control_statements(self):
@@ -145,8 +148,13 @@ class SyncRun(object):
             outcome = 'nothing was changed (dry run)'
         elif self.session.transactional:
             outcome = 'nothing was changed (the whole run was rolled back)'
+        elif step.start is None:
+            outcome = ('the database is not under version control; run db '
+                       'sync again once the cause is fixed')
         else:
             outcome = ('the database is still at %d; run db sync again to '
                        'finish the step' % step.start)
-        return exception.MigrationFailed('%d -> %d %s failed: %s; %s' % (
-            step.start, step.end, step.name, detail, outcome))
+        title = ('version control at %d' % step.end if step.start is None
+                 else '%d -> %d %s' % (step.start, step.end, step.name))
+        return exception.MigrationFailed('%s failed: %s; %s' % (
+            title, detail, outcome))

@@ -1,0 +1,121 @@
+"""sqlalchemy-migrate's own shell, made safe to hand to a user.
+
+``migrate_repo/manage.py`` runs it. Around ``migrate.versioning.shell.main``
+it applies the getargspec shim, refuses the requests sqlalchemy-migrate would
+only half carry out (a downgrade through the baseline, ``test`` on a
+database not at the version before head), gives ``version_control`` this
+repository's initial version as default instead of 0, masks passwords in
+everything printed, and turns any failure into one line with exit status 2.
+"""
+import contextlib
+import io
+import sys
+
+from nova_schema import compat
+from nova_schema import masking
+from nova_schema import repository
+
+EXIT_ERROR = 2
+
+
+class Refused(Exception):
+    pass
+
+
+def _split(arguments):
+    positional = [arg for arg in arguments if not arg.startswith('-')]
+    options = dict(arg[2:].split('=', 1) for arg in arguments
+                   if arg.startswith('--') and '=' in arg)
+    return positional, options
+
+
+def _version_argument(positional, options):
+    version = options.get('version',
+                          positional[1] if len(positional) > 1 else None)
+    if version is None:
+        return None
+    try:
+        return int(version)
+    except ValueError:
+        raise Refused('version must be a whole number, not %r' % version)
+
+
+def _recorded_version(url):
+    from migrate import exceptions
+    from migrate.versioning import api
+    try:
+        return int(api.db_version(url, repository.REPOSITORY_PATH))
+    except exceptions.DatabaseNotControlledError:
+        return None
+
+
+def prepare(argv):
+    """``argv`` as it will be run, or Refused with the reason."""
+    if not argv:
+        return argv
+    command, arguments = argv[0], argv[1:]
+    positional, options = _split(arguments)
+    version = _version_argument(positional, options)
+    baseline = repository.baseline_version()
+    if command in ('upgrade', 'downgrade') and version is not None:
+        if version < baseline:
+            raise Refused('version %d is below the baseline %d, which cannot '
+                          'be downgraded' % (version, baseline))
+    if command == 'version_control' and version is None and positional:
+        return argv + [str(repository.INIT_VERSION)]
+    if command == 'test' and positional:
+        before_head = repository.head_version() - 1
+        found = _recorded_version(positional[0])
+        if found not in (None, before_head):
+            raise Refused('test runs %d\'s upgrade and downgrade: the '
+                          'database must be at %d, not %d'
+                          % (before_head + 1, before_head, found))
+    return argv
+
+
+def _run(argv):
+    """Run migrate's shell; return (exit status, stdout, stderr)."""
+    from migrate.versioning.shell import main as migrate_main
+    out, err = io.StringIO(), io.StringIO()
+    status = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            migrate_main(argv, debug='False',
+                         repository=repository.REPOSITORY_PATH)
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else EXIT_ERROR
+        except Exception as error:  # noqa: reported as one line below
+            status = EXIT_ERROR
+            lines = str(error).strip().splitlines()
+            print('error: %s: %s' % (type(error).__name__,
+                                     lines[0] if lines else ''),
+                  file=sys.stderr)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _one_line(err):
+    # NOTE: optparse prints the command's whole docstring before the
+    # "error:" line; only that line is the answer.
+    errors = [line for line in err.splitlines() if 'error:' in line]
+    message = errors[-1] if errors else err.strip() or 'failed'
+    return message.split('error:', 1)[-1].strip()
+
+
+def main(argv=None):
+    compat.install_getargspec()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        status, out, err = _run(prepare(argv))
+    except Refused as refusal:
+        status, out, err = EXIT_ERROR, '', 'error: %s' % refusal
+    except Exception as error:  # noqa: e.g. an unreadable database
+        status, out, err = EXIT_ERROR, '', 'error: %s: %s' % (
+            type(error).__name__, (str(error).strip().splitlines() or
+                                   [''])[0])
+    sys.stdout.write(masking.mask(out))
+    if status:
+        print('manage.py: error: %s' % masking.mask(_one_line(err)),
+              file=sys.stderr)
+        return EXIT_ERROR
+    sys.stderr.write(masking.mask(err))
+    return 0
