@@ -199,20 +199,30 @@ def shadow_drift(actual):
     differences = []
     for name in sorted(actual):
         base = name[len('shadow_'):]
-        if not name.startswith('shadow_') or base not in actual:
-            continue
-        shape = [(c['name'], c['type'], c['nullable'])
-                 for c in actual[base]['columns']]
-        shadow_shape = [(c['name'], c['type'], c['nullable'])
-                        for c in actual[name]['columns']]
-        if shape != shadow_shape:
-            differences.append(
-                '%s is out of step with %s: columns %s, expected %s' % (
-                    name, base, _shape(shadow_shape), _shape(shape)))
+        if name.startswith('shadow_') and base in actual:
+            differences.extend(
+                '%s is out of step with %s: %s' % (name, base, text)
+                for text in _shape_drift(actual[base]['columns'],
+                                         actual[name]['columns']))
     return differences
 
 
-def _shape(columns):
-    return ', '.join('%s %s%s' % (name, type_, '' if nullable else
-                                  ' NOT NULL')
-                     for name, type_, nullable in columns)
+def _shape_drift(base_columns, shadow_columns):
+    base = {c['name']: (c['type'], c['nullable']) for c in base_columns}
+    shadow = {c['name']: (c['type'], c['nullable']) for c in shadow_columns}
+    texts = ['column %s is missing' % name
+             for name in base if name not in shadow]
+    texts += ['column %s is not in the base table' % name
+              for name in shadow if name not in base]
+    texts += ['column %s is %s, the base table has %s'
+              % (name, _shape(*shadow[name]), _shape(*base[name]))
+              for name in base
+              if name in shadow and base[name] != shadow[name]]
+    if ([n for n in base if n in shadow] !=
+            [n for n in shadow if n in base]):
+        texts.append('its columns are in another order')
+    return texts
+
+
+def _shape(type_, nullable):
+    return type_ + ('' if nullable else ' NOT NULL')

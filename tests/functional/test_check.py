@@ -206,24 +206,18 @@ class CheckChecks(command_base.CommandChecks):
     def test_column_added_to_shadow_table_only(self):
         self.build(233)
         self.add_column('shadow_compute_nodes')
-        columns = self.compute_nodes_233()
         self.assertDifferences(233, '233', [
             'shadow_compute_nodes: column extra is not expected',
             'shadow_compute_nodes is out of step with compute_nodes: '
-            'columns %s, expected %s' % (
-                shape(columns + [('extra', 'INTEGER', True)]),
-                shape(columns))])
+            'column extra is not in the base table'])
 
     def test_column_added_to_base_table_only(self):
         self.build(233)
         self.add_column('compute_nodes')
-        columns = self.compute_nodes_233()
         self.assertDifferences(233, '233', [
             'compute_nodes: column extra is not expected',
             'shadow_compute_nodes is out of step with compute_nodes: '
-            'columns %s, expected %s' % (
-                shape(columns),
-                shape(columns + [('extra', 'INTEGER', True)]))])
+            'column extra is missing'])
 
     def test_not_under_version_control(self):
         self.create_empty_database()
