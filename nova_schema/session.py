@@ -73,7 +73,10 @@ class Session(object):
                 self._begin_held_transaction()
             else:
                 self._take_mysql_lock()
-                self.engine = self.base_engine
+                # NOTE: the scripts run on the connection that holds the
+                # lock: one connection per run, not two.
+                self.engine = self._engine_on(
+                    self._lock_connection.connection.dbapi_connection)
         except exception.NovaSchemaError:
             self._close()
             raise
@@ -164,14 +167,17 @@ class Session(object):
         finally:
             cursor.close()
 
-    def _held_engine(self):
-        dbapi_connection = self._dbapi
+    def _engine_on(self, dbapi_connection):
+        """An Engine whose one connection is ``dbapi_connection``."""
         options = {}
         if self.base_engine.name == 'postgresql':
             options = {'use_native_hstore': False}
-        engine = sqlalchemy.create_engine(
+        return sqlalchemy.create_engine(
             self.base_engine.url, creator=lambda: dbapi_connection,
             poolclass=pool.StaticPool, **options)
+
+    def _held_engine(self):
+        engine = self._engine_on(self._dbapi)
 
         def no_op(dbapi_connection):
             pass
@@ -204,8 +210,9 @@ class Session(object):
                 pass
             self._lock_connection.close()
             self._lock_connection = None
-        if self.engine is not None and self.engine is not self.base_engine:
+        if self.engine is not None:
             self.engine.dispose(close=False)
+            self.engine = None
         if self._raw is not None:
             if self._is_sqlite:
                 self._dbapi.isolation_level = self._saved_isolation

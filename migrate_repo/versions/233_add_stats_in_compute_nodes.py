@@ -36,8 +36,14 @@ def upgrade(migrate_engine):
         resumable.drop_table(meta, table_name)
 
     for table_name in NODE_TABLES:
-        resumable.add_column(Table(table_name, meta, autoload=True),
+        resumable.add_column(_reflect(meta, table_name),
                              Column('stats', Text, default='{}'))
+
+
+def _reflect(meta, table_name):
+    # NOTE: resolve_fks=False: the statements need compute_nodes alone, not
+    # services, which its foreign key would otherwise have reflected too.
+    return Table(table_name, meta, autoload=True, resolve_fks=False)
 
 
 def _stats_columns():
@@ -54,7 +60,7 @@ def downgrade(migrate_engine):
     meta.bind = migrate_engine
 
     for table_name in NODE_TABLES:
-        resumable.drop_column(Table(table_name, meta, autoload=True), 'stats')
+        resumable.drop_column(_reflect(meta, table_name), 'stats')
 
     if migrate_engine.name == 'mysql':
         fk_name = 'fk_compute_node_stats_compute_node_id'
