@@ -11,17 +11,23 @@ import warnings
 from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 
+from nova_schema import backends
 from nova_schema import check
 from nova_schema import database
 from nova_schema import exception
 from nova_schema import masking
+from nova_schema import preflight
 from nova_schema import repository
-from nova_schema import session as session_mod
 from nova_schema import sync
+from nova_schema import waiting
 
 INIT_VERSION = repository.INIT_VERSION
 REPOSITORY_PATH = repository.REPOSITORY_PATH
+# How long a run may wait, in all, for the migration lock and table locks.
 DEFAULT_LOCK_TIMEOUT = 60.0
+# How long one statement may wait for a lock before the try is abandoned,
+# so that the application's queries queued behind it go through.
+DEFAULT_LOCK_WAIT = 2.0
 
 
 @contextlib.contextmanager
@@ -114,7 +120,10 @@ def db_version(engine_or_url):
             engine, REPOSITORY_PATH, INIT_VERSION))
 
 
-def db_version_control(engine_or_url, version=None):
+def db_version_control(engine_or_url, version=None,
+                       lock_timeout=DEFAULT_LOCK_TIMEOUT,
+                       lock_wait=DEFAULT_LOCK_WAIT, on_wait=None,
+                       interrupt=None):
     """Record that the database is at ``version`` (default INIT_VERSION).
 
     An empty database can only be stamped at INIT_VERSION (db sync then
@@ -127,7 +136,8 @@ def db_version_control(engine_or_url, version=None):
     # new empty file.
     engine = database.get_engine(engine_or_url,
                                  must_exist=number != INIT_VERSION)
-    with session_mod.Session(engine, DEFAULT_LOCK_TIMEOUT) as session:
+
+    def stamp(session):
         state = _read_state_in(session)
         if state.version is not None:
             raise exception.InvalidVersion(
@@ -138,6 +148,9 @@ def db_version_control(engine_or_url, version=None):
             oslo_migration.db_version_control(
                 session.engine, REPOSITORY_PATH, number)
         session.commit()
+
+    _locked(engine, stamp, lock_timeout, lock_wait, on_wait, interrupt,
+            'version control')
     return number
 
 
@@ -183,34 +196,128 @@ def _read_state_in(session):
 
 
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
-            on_step=None, dry_run=False):
+            on_step=None, dry_run=False, lock_wait=DEFAULT_LOCK_WAIT,
+            on_wait=None, on_discard=None, interrupt=None):
     """Upgrade or downgrade the database to ``version`` (default: head).
 
-    Returns the list of ``sync.Step`` applied, each with the SQL it sent.
-    ``on_step(start, end, name)`` is called before each step and
-    ``on_step(step)`` after it, for progress. On PostgreSQL and SQLite the
-    whole run is one transaction: it lands entirely or not at all. On MySQL
-    each step is idempotent, so running db_sync again after an interruption
-    finishes the job. With ``dry_run`` nothing is changed: PostgreSQL and
-    SQLite run everything and roll back; MySQL, whose DDL cannot be rolled
-    back, holds back every statement that would change the database.
+    Returns the list of ``sync.Step`` applied, each with the SQL it sent
+    and what it discarded. ``on_step(start, end, name)`` is called before
+    each step and ``on_step(step)`` after it, for progress;
+    ``on_discard(step)`` before a step that discards data changes
+    anything; ``on_wait(message)`` while the run waits for a lock.
+
+    No statement waits for a lock longer than ``lock_wait`` seconds: the
+    run is then abandoned and tried again after a pause, until
+    ``lock_timeout`` runs out (``LockTimeout``). On PostgreSQL and SQLite
+    the whole run is one transaction: it lands entirely or not at all. On
+    MySQL each step is idempotent, so running db_sync again after an
+    interruption finishes the job. Before each step changes anything, the
+    tables it touches must be in a state it can start from
+    (``PreflightRefused``). With ``dry_run`` nothing is changed:
+    PostgreSQL and SQLite run everything and roll back; MySQL, whose DDL
+    cannot be rolled back, holds back every statement that would change
+    the database. ``interrupt`` (an ``interrupt.Guard``) lets SIGINT and
+    SIGTERM cancel the statement in flight.
     """
     target = parse_version(version)
     engine = database.get_engine(engine_or_url, must_exist=dry_run)
-    with session_mod.Session(engine, lock_timeout) as session:
+    runs = []
+    warned = set()
+
+    def warn_once(step):
+        # NOTE: a try abandoned for a lock is made again; say it once.
+        if on_discard is not None and step.title not in warned:
+            warned.add(step.title)
+            on_discard(step)
+
+    def migrate(session):
         # NOTE: the state is read only under the lock: before it, another
         # db sync may be half-way through a step (MySQL commits each DDL
         # statement), which is no reason to refuse the database.
         state = _read_state_in(session)
         _check_ownership(engine, state, stamping_allowed=True)
         with _quiet_deprecations():
-            run = sync.SyncRun(session, on_step, dry_run)
+            run = sync.SyncRun(session, on_step, dry_run, warn_once,
+                               interrupt)
+            runs.append(run)
             steps = run.migrate(state.version, target)
         if dry_run:
             session.rollback()
         else:
             session.commit()
-    return steps
+        return steps
+
+    def doing():
+        step = runs[-1].current if runs else None
+        return 'during %s' % step.title if step else 'before any step'
+
+    return _locked(engine, migrate, lock_timeout, lock_wait, on_wait,
+                   interrupt, doing, dry_run)
+
+
+def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
+            doing, dry_run=False):
+    """``work(session)`` under the migration lock, retried while a lock is
+    busy; ``doing`` (text, or a callable giving it) says what was under
+    way for an interruption's message."""
+    backend = backends.get(engine)
+
+    def attempt(waiter):
+        # NOTE: no try waits past the deadline.
+        wait = min(lock_wait, max(waiter.remaining(), 0.1))
+        with backend.session(wait, waiter) as session:
+            if interrupt is None:
+                return work(session)
+            with interrupt.attached(session):
+                return work(session)
+
+    waiter = waiting.Waiter(lock_timeout, on_wait,
+                            lambda busy: _lock_holders(backend, busy),
+                            interrupt)
+    try:
+        return waiter.run(attempt)
+    except waiting.GaveUp as gave_up:
+        raise exception.LockTimeout(
+            'gave up after %.0f s (--lock-timeout %g) waiting for %s, held by '
+            '%s; %s' % (gave_up.waited, lock_timeout, gave_up.busy.what,
+                        gave_up.busy.held_by,
+                        _state_left(engine, backend, dry_run)))
+    except exception.Interrupted as interrupted:
+        what = doing() if callable(doing) else doing
+        raise interrupt.error(' %s; %s' % (
+            what, _state_left(engine, backend, dry_run))) from interrupted
+
+
+def _lock_holders(backend, busy):
+    """Who holds what ``busy`` waited for, asked on a fresh connection."""
+    try:
+        with backend.engine.connect() as connection:
+            if busy.tables:
+                return backend.table_lock_holders(connection, busy.tables)
+            return backend.migration_lock_holders(connection)
+    except Exception:  # noqa: naming the holder is a courtesy
+        return []
+
+
+def _state_left(engine, backend, dry_run):
+    """The database's state after a run that did not finish, read back."""
+    if dry_run:
+        return 'nothing was changed (dry run)'
+    if backend.transactional_ddl:
+        return 'nothing was changed (the run was rolled back)'
+    try:
+        with engine.connect() as connection:
+            version = database.read_version_state(connection).version
+            found = preflight.half_applied(connection, backend, version)
+    except Exception as error:  # noqa: the server may be gone
+        return ('its state could not be read back (%s); run db version'
+                % database.first_line(database.root_cause(error)))
+    if version is None:
+        return 'the database is not under version control'
+    if found:
+        return 'the database is at %d with %s' % (
+            version, preflight.half_applied_text(found))
+    return 'the database is at %d; a re-run finishes the job' % version
 
 
 def db_history(engine_or_url):
@@ -229,7 +336,10 @@ def db_info(engine_or_url):
     """The database's version with where it lives and what serves it."""
     engine = database.get_engine(engine_or_url, must_exist=True)
     version = db_version(engine)
-    return dict(database.server_info(engine), version=version,
+    info = database.server_info(engine,
+                                backends.get(engine).server_version_sql)
+    return dict(info, version=version,
+                half_applied=db_half_applied(engine, version),
                 repository_id=repository.REPOSITORY_ID,
                 repository_path=REPOSITORY_PATH)
 
@@ -238,4 +348,29 @@ def db_check(engine_or_url):
     """Compare the live schema with this repository's at its version."""
     engine = database.get_engine(engine_or_url, must_exist=True)
     _check_ownership(engine, _read_state(engine), stamping_allowed=False)
-    return check.check(engine)
+    report = check.check(engine)
+    if not report.ok:
+        report.half_applied = db_half_applied(engine, report.version)
+    return report
+
+
+def db_half_applied(engine_or_url, version=None):
+    """'233 -> 232 half-applied ...: run db sync 232 to finish' when a step
+    was cut short at ``version`` (default: the recorded one), else None.
+
+    Only where DDL commits itself can a step be left part-way.
+    """
+    engine = database.get_engine(engine_or_url, must_exist=True)
+    backend = backends.get(engine)
+    if backend.transactional_ddl:
+        return None
+    connection = database.connect(engine)
+    try:
+        if version is None:
+            version = database.read_version_state(connection).version
+        found = preflight.half_applied(connection, backend, version)
+    except database.CONNECTION_ERRORS as error:
+        raise database.unreachable(engine, error)
+    finally:
+        connection.close()
+    return preflight.half_applied_text(found) if found else None

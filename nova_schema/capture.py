@@ -21,7 +21,7 @@ def changes_database(statement):
     return not (_READS.match(statement) or _PRAGMA_READ.match(statement))
 
 
-def _literal(value, dialect_name):
+def _literal(value, dialect):
     if value is None:
         return 'NULL'
     if isinstance(value, bool):
@@ -31,27 +31,28 @@ def _literal(value, dialect_name):
     if isinstance(value, (datetime.date, datetime.datetime)):
         value = value.isoformat(' ')
     text = str(value).replace("'", "''")
-    if dialect_name == 'mysql':
+    # NOTE: SQLAlchemy's MySQL dialect knows whether the server's sql_mode
+    # lets a backslash escape; the others never do.
+    if getattr(dialect, '_backslash_escapes', False):
         text = text.replace('\\', '\\\\')
     return "'%s'" % text
 
 
 def render(statement, parameters, dialect):
     """One line of SQL, parameters inlined as literals, ending in ``;``."""
-    name = dialect.name
     if parameters:
         if dialect.paramstyle == 'qmark':
             values = iter(parameters)
-            statement = re.sub(r'\?', lambda m: _literal(next(values), name),
-                               statement)
+            statement = re.sub(
+                r'\?', lambda m: _literal(next(values), dialect), statement)
         else:
             positional = iter(parameters if isinstance(parameters,
                                                        (list, tuple)) else ())
 
             def substitute(match):
                 if match.group(1):
-                    return _literal(parameters[match.group(1)], name)
-                return _literal(next(positional), name)
+                    return _literal(parameters[match.group(1)], dialect)
+                return _literal(next(positional), dialect)
 
             statement = _PYFORMAT.sub(substitute, statement)
             statement = statement.replace('%%', '%')

@@ -8,8 +8,8 @@ one 233's downgrade leaves (compute_node_stats without a primary key).
 """
 import json
 import os
-import re
 
+from nova_schema import backends
 from nova_schema import database
 from nova_schema import exception
 from nova_schema import introspect
@@ -37,22 +37,9 @@ def load_expected(backend):
 
 
 def normalize(schema, backend):
-    """Even out what differs between server versions, not between schemas.
-
-    MySQL 8 drops integer display widths (INT(11) -> INT) and older servers
-    call utf8mb3 utf8; neither is a difference in the schema.
-    """
-    if backend != 'mysql':
-        return schema
-    for table in schema.values():
-        for column in table['columns']:
-            column['type'] = re.sub(r'^INTEGER\(\d+\)$', 'INTEGER',
-                                    column['type'])
-        options = table.get('options')
-        if options and options.get('collation'):
-            options['collation'] = re.sub(r'^utf8_', 'utf8mb3_',
-                                          options['collation'])
-    return schema
+    """Even out what differs between server versions, not between schemas
+    (see the backend's ``normalize_schema``)."""
+    return backend.normalize_schema(schema)
 
 
 def normalize_all(spec, backend):
@@ -65,6 +52,9 @@ class Report(object):
         self.version = version
         self.variant = variant
         self.differences = differences
+        # Text saying which step was cut short, when that explains the
+        # differences (set by the API; see preflight.half_applied).
+        self.half_applied = None
 
     @property
     def ok(self):
@@ -73,7 +63,8 @@ class Report(object):
     def as_dict(self):
         return {'version': self.version, 'variant': self.variant,
                 'matches': VARIANT_TITLES.get(self.variant),
-                'ok': self.ok, 'differences': self.differences}
+                'ok': self.ok, 'differences': self.differences,
+                'half_applied': self.half_applied}
 
 
 def managed_tables(expected):
@@ -86,7 +77,8 @@ def managed_tables(expected):
 
 def check(engine, version=None):
     """Compare with ``version`` (default: the one the database records)."""
-    expected = load_expected(engine.name)
+    backend = backends.get(engine)
+    expected = load_expected(backend.name)
     connection = database.connect(engine)
     try:
         if version is None:
@@ -97,12 +89,12 @@ def check(engine, version=None):
                     database.describe(engine), version,
                     ' and '.join(map(str, sorted(VARIANTS)))))
         actual = normalize(introspect.describe_schema(
-            connection, only=managed_tables(expected)), engine.name)
+            connection, backend, only=managed_tables(expected)), backend)
     finally:
         connection.close()
     reports = []
     for variant in VARIANTS[version]:
-        wanted = normalize(expected[variant], engine.name)
+        wanted = normalize(expected[variant], backend)
         differences = compare(wanted, actual) + shadow_drift(actual)
         reports.append(Report(version, variant, differences))
     return min(reports, key=lambda report: len(report.differences))

@@ -15,7 +15,9 @@ from nova_schema import api
 from nova_schema import config
 from nova_schema import database
 from nova_schema import exception
+from nova_schema import interrupt
 from nova_schema import masking
+from nova_schema import preflight
 from nova_schema import repository
 
 PROG = 'nova-schema-manage'
@@ -70,8 +72,15 @@ def _build_parser():
     sync.add_argument('version', nargs='?', metavar='VERSION')
     sync.add_argument('--lock-timeout', type=_seconds, metavar='SECONDS',
                       default=api.DEFAULT_LOCK_TIMEOUT,
-                      help='how long to wait for another db sync (default '
-                      '%(default)g)')
+                      help='how long to keep trying, in all, while another '
+                      'db sync or an open transaction holds a lock the run '
+                      'needs (default %(default)g)')
+    sync.add_argument('--lock-wait', type=_seconds, metavar='SECONDS',
+                      default=api.DEFAULT_LOCK_WAIT,
+                      help='how long one statement may wait for a lock '
+                      'before the try is abandoned and retried; the '
+                      "application's queries wait behind it at most this "
+                      'long (default %(default)g)')
     sync.add_argument('--dry-run', action='store_true',
                       help='print the SQL each step would run; change '
                       'nothing')
@@ -117,25 +126,53 @@ def _print_json(data):
     print(json.dumps(data, indent=2, sort_keys=True))
 
 
-def _step_title(step):
-    if step.start is None:
-        return 'version control at %d' % step.end
-    return '%d -> %d %s' % (step.start, step.end, step.name)
+class _Progress(object):
+    """``232 -> 233 name ... done in 0.02 s``, a line per step on stdout;
+    waits and warnings on stderr."""
+
+    def __init__(self, show_steps):
+        self.show_steps = show_steps
+        self.open_line = False
+
+    def step(self, *args):
+        if not self.show_steps:
+            return
+        if len(args) == 3:
+            start, end, name = args
+            print('%d -> %d %s ...' % (start, end, name), end=' ', flush=True)
+            self.open_line = True
+        else:
+            print('done in %.2f s' % args[0].seconds, flush=True)
+            self.open_line = False
+
+    def note(self, message):
+        self.end_line('waiting')
+        _say(message)
+
+    def discard(self, step):
+        self.end_line()
+        _say('warning: %s discards %s' % (
+            step.title, preflight.describe_discards(step.discards)))
+
+    def end_line(self, word='failed'):
+        if self.open_line:
+            print(word, flush=True)
+            self.open_line = False
 
 
-def _progress(*args):
-    if len(args) == 3:
-        start, end, name = args
-        print('%d -> %d %s ...' % (start, end, name), end=' ', flush=True)
-    else:
-        print('done in %.2f s' % args[0].seconds, flush=True)
-
-
-def _sync(args, url):
+def _sync(args, url, guard):
     quiet = args.dry_run or args.format == 'json'
-    steps = api.db_sync(url, args.version, lock_timeout=args.lock_timeout,
-                        on_step=None if quiet else _progress,
-                        dry_run=args.dry_run)
+    progress = _Progress(show_steps=not quiet)
+    try:
+        steps = api.db_sync(
+            url, args.version, lock_timeout=args.lock_timeout,
+            lock_wait=args.lock_wait, on_step=progress.step,
+            dry_run=args.dry_run, on_wait=progress.note,
+            on_discard=None if args.dry_run else progress.discard,
+            interrupt=guard)
+    except exception.NovaSchemaError:
+        progress.end_line()
+        raise
     target = (api.parse_version(args.version) if args.version is not None
               else repository.head_version())
     reached = steps[-1].end if steps else api.db_version(url)
@@ -148,7 +185,10 @@ def _sync(args, url):
         return
     if args.dry_run:
         for step in steps:
-            print('-- %s' % _step_title(step))
+            print('-- %s' % step.title)
+            if step.discards:
+                print('-- discards: %s' % preflight.describe_discards(
+                    step.discards))
             for statement in step.statements:
                 print(statement)
         if unshown:
@@ -161,9 +201,12 @@ def _sync(args, url):
         print('already at version %d' % target)
 
 
-def _version(args, url):
+def _version(args, url, guard):
     if not args.verbose and args.format == 'text':
         print(api.db_version(url))
+        half_applied = api.db_half_applied(url)
+        if half_applied:
+            _say('warning: %s' % half_applied)
         return
     info = api.db_info(url)
     if args.format == 'json':
@@ -172,14 +215,17 @@ def _version(args, url):
     print('version: %(version)s\nrepository: %(repository_id)s '
           '(%(repository_path)s)\ndatabase: %(database)s\nbackend: '
           '%(backend)s (driver %(driver)s), server %(server_version)s' % info)
+    if info['half_applied']:
+        print('half-applied: %s' % info['half_applied'])
 
 
-def _version_control(args, url):
-    version = api.db_version_control(url, args.version)
+def _version_control(args, url, guard):
+    version = api.db_version_control(url, args.version, interrupt=guard,
+                                     on_wait=_say)
     print('under version control at %d' % version)
 
 
-def _history(args, url):
+def _history(args, url, guard):
     entries = api.db_history(url)
     if args.format == 'json':
         _print_json(entries)
@@ -191,11 +237,14 @@ def _history(args, url):
                                    entry['description']))
 
 
-def _check(args, url):
+def _check(args, url, guard):
     report = api.db_check(url)
     if args.format == 'json':
         _print_json(dict(report.as_dict(),
                          database=masking.mask_url(url)))
+    elif report.half_applied:
+        print('database %s is at version %d with %s' % (
+            masking.mask_url(url), report.version, report.half_applied))
     elif report.ok:
         print('database %s matches version %d (%s)' % (
             masking.mask_url(url), report.version,
@@ -225,20 +274,38 @@ def _configure_output(debug):
 def main(argv=None):
     args = _build_parser().parse_args(argv)
     _configure_output(args.debug)
+    guard = interrupt.Guard(on_give_up=_gave_up_after_interrupt)
     try:
-        url = config.resolve_connection(args.database_connection,
-                                        args.config_file)
-        return args.handler(args, url) or EXIT_OK
+        with guard.installed():
+            url = config.resolve_connection(args.database_connection,
+                                            args.config_file)
+            return args.handler(args, url, guard) or EXIT_OK
+    except exception.Interrupted as error:
+        _fail(str(error))
+        return error.exit_status
     except exception.NovaSchemaError as error:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail('interrupted')
+        return 128 + interrupt.signal.SIGINT
     except Exception as error:  # noqa: anything else is a bug; say so briefly
         if args.debug:
             sys.stderr.write(masking.mask(traceback.format_exc()))
         _fail('unexpected %s: %s (run with --debug for details)'
               % (type(error).__name__, database.first_line(error)))
     return EXIT_ERROR
+
+
+def _say(message):
+    """A line on stderr that is not an error: a wait, a warning."""
+    print('%s: %s' % (PROG, masking.mask(message)), file=sys.stderr,
+          flush=True)
+
+
+def _gave_up_after_interrupt(guard):
+    _fail('interrupted by %s; the run did not stop within %g s of being '
+          'cancelled; run db version to see the state it left'
+          % (interrupt.signal_name(guard.signal_number), guard.grace))
 
 
 def _fail(message):

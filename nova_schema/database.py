@@ -118,22 +118,28 @@ def read_version_state(connection):
     return VersionState(version, tables, tuple(sorted(versions)))
 
 
-_SERVER_VERSION_SQL = {'mysql': 'SELECT VERSION()',
-                       'postgresql': 'SHOW server_version',
-                       'sqlite': 'SELECT sqlite_version()'}
-
-
-def server_info(engine):
+def server_info(engine, server_version_sql):
     """Backend, driver, server version and masked URL of ``engine``."""
-    sql = _SERVER_VERSION_SQL.get(engine.name)
-    server_version = None
-    if sql:
-        connection = connect(engine)
-        try:
-            server_version = connection.execute(sqlalchemy.text(sql)).scalar()
-        except CONNECTION_ERRORS as error:
-            raise unreachable(engine, error)
-        finally:
-            connection.close()
+    connection = connect(engine)
+    try:
+        server_version = connection.execute(
+            sqlalchemy.text(server_version_sql)).scalar()
+    except CONNECTION_ERRORS as error:
+        raise unreachable(engine, error)
+    finally:
+        connection.close()
     return {'database': describe(engine), 'backend': engine.name,
             'driver': engine.driver, 'server_version': server_version}
+
+
+DBAPI_ERRORS = (sa_exc.DBAPIError,)
+
+
+def failed_statement(error):
+    """The SQL of the statement that raised ``error``, if it says."""
+    while error is not None:
+        statement = getattr(error, 'statement', None)
+        if statement:
+            return statement
+        error = getattr(error, 'inner_exception', None)
+    return None

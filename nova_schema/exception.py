@@ -39,3 +39,38 @@ class MigrationFailed(NovaSchemaError):
 
 class ConfigError(NovaSchemaError):
     """The configuration file or option is missing or malformed."""
+
+
+class LockBusy(NovaSchemaError):
+    """A bounded wait for a lock ran out; the caller may try again.
+
+    ``what`` names the lock (a table, the migration lock, the database
+    file), ``holders`` describes who holds it where the server tells, and
+    ``usual_holder`` says who holds it when nobody is named.
+    """
+
+    def __init__(self, what, holders=(), usual_holder=None, tables=()):
+        self.what = what
+        # The tables whose lock holders are the ones to name.
+        self.tables = list(tables)
+        self.holders = list(holders or ())
+        self.usual_holder = usual_holder
+        super().__init__('waited for %s, held by %s' % (what, self.held_by))
+
+    @property
+    def held_by(self):
+        if self.holders:
+            return ', '.join(self.holders)
+        return self.usual_holder or 'a session the server does not name'
+
+
+class Interrupted(NovaSchemaError):
+    """SIGINT or SIGTERM ended the command; ``exit_status`` is 128 + N."""
+
+    def __init__(self, message, signal_number):
+        super().__init__(message)
+        self.exit_status = 128 + signal_number
+
+
+class PreflightRefused(NovaSchemaError):
+    """The live schema is not one a step can start from; nothing changed."""

@@ -55,15 +55,7 @@ def _unique_constraints(inspector, table):
         key=lambda unique: unique['name'] or '')
 
 
-def _mysql_options(connection, table):
-    row = connection.execute(sqlalchemy.text(
-        'SELECT ENGINE, TABLE_COLLATION FROM information_schema.TABLES '
-        'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name'),
-        {'name': table}).one()
-    return {'engine': row[0], 'collation': row[1]}
-
-
-def describe_table(connection, table, inspector=None):
+def describe_table(connection, backend, table, inspector=None):
     inspector = inspector or sqlalchemy.inspect(connection)
     dialect = connection.dialect
     # NOTE: read columns first: SQLAlchemy 1.4's SQLite get_pk_constraint
@@ -78,15 +70,16 @@ def describe_table(connection, table, inspector=None):
         'indexes': _indexes(inspector, table),
         'unique_constraints': _unique_constraints(inspector, table),
     }
-    if dialect.name == 'mysql':
-        description['options'] = _mysql_options(connection, table)
+    options = backend.table_options(connection, table)
+    if options is not None:
+        description['options'] = options
     return description
 
 
-def describe_schema(connection, only=None):
+def describe_schema(connection, backend, only=None):
     """Every table but the version table (or those in ``only``), by name."""
     inspector = sqlalchemy.inspect(connection)
-    return {name: describe_table(connection, name, inspector)
+    return {name: describe_table(connection, backend, name, inspector)
             for name in sorted(inspector.get_table_names())
             if name != repository.VERSION_TABLE and
             (only is None or name in only)}

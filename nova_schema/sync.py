@@ -1,7 +1,9 @@
 """The step runner behind db_sync: one migration at a time, checked.
 
-Each step runs through oslo.db's ``db_sync`` on the session's engine, and
-then the runner reads the version row back: a step whose version update did
+Before a step changes anything its pre-flight check reads the tables it
+touches (``nova_schema.preflight``) and what it will discard is reported;
+the step then runs through oslo.db's ``db_sync`` on the session's engine,
+and the runner reads the version row back: a step whose version update did
 not land is an error, not a silent success.
 """
 import contextlib
@@ -9,10 +11,16 @@ import time
 
 from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
+from sqlalchemy import event
 
+from nova_schema import backends
+from nova_schema.backends import base as backend_base
 from nova_schema import capture
+from nova_schema import check
 from nova_schema import database
 from nova_schema import exception
+from nova_schema import plan as plan_mod
+from nova_schema import preflight
 from nova_schema import repository
 
 
@@ -23,23 +31,51 @@ class Step(object):
         self.start, self.end, self.name = start, end, name
         self.seconds = None
         self.statements = []
+        self.discards = []
+        self.resumed_after = 0
+
+    @property
+    def title(self):
+        if self.start is None:
+            return 'version control at %d' % self.end
+        return '%d -> %d %s' % (self.start, self.end, self.name)
 
     def as_dict(self):
         return {'from': self.start, 'to': self.end, 'name': self.name,
-                'seconds': self.seconds, 'statements': self.statements}
+                'seconds': self.seconds, 'statements': self.statements,
+                'resumed_after': self.resumed_after,
+                'discards': [{'table': item.table, 'column': item.column,
+                              'rows': item.rows} for item in self.discards]}
 
 
 class SyncRun(object):
+    """Runs steps in ``session``; ``current`` is the step under way.
 
-    def __init__(self, session, on_step=None, dry_run=False):
+    ``on_step(start, end, name)`` before a step and ``on_step(step)`` after
+    it; ``on_discard(step)`` once a step's pre-flight check has passed and
+    before its first change, when it will discard data.
+    """
+
+    def __init__(self, session, on_step=None, dry_run=False,
+                 on_discard=None, interrupt=None):
         self.session = session
+        self.backend = backends.get(session.base_engine)
         self.on_step = on_step
+        self.on_discard = on_discard
+        self.interrupt = interrupt
         self.dry_run = dry_run
-        # NOTE: MySQL's DDL commits itself, so its dry run cannot roll back;
-        # it holds back every change instead, and can then only show one
+        self.current = None
+        # NOTE: where DDL commits itself a dry run cannot roll back; it
+        # holds back every change instead, and can then only show one
         # step: the next would reflect a schema that was never changed.
         self.hold_back = dry_run and not session.transactional
         self.log = capture.StatementLog(session.engine, self.hold_back)
+        if interrupt is not None:
+            event.listen(session.engine, 'before_cursor_execute',
+                         self._check_interrupt)
+
+    def _check_interrupt(self, *args):
+        self.interrupt.check()
 
     def migrate(self, current, target):
         steps = []
@@ -49,6 +85,8 @@ class SyncRun(object):
             if self.hold_back:
                 return steps
         target = repository.head_version() if target is None else target
+        if current == target:
+            self._check_not_half_applied(current)
         while current != target:
             following = current + (1 if target > current else -1)
             try:
@@ -62,10 +100,20 @@ class SyncRun(object):
             current = following
             if self.hold_back:
                 break
+        self.current = None
         return steps
+
+    def _check_not_half_applied(self, version):
+        with self.session.connect() as connection:
+            found = preflight.half_applied(connection, self.backend, version)
+        if found and found[1] < found[0]:
+            raise exception.PreflightRefused(
+                'the database is at %d but %s' % (
+                    version, preflight.half_applied_text(found)))
 
     def _version_control(self):
         step = Step(None, repository.INIT_VERSION, 'version_control')
+        self.current = step
         if self.hold_back:
             step.statements = self._version_control_statements()
             return step
@@ -97,8 +145,30 @@ class SyncRun(object):
         return [capture.render(str(create), None, dialect),
                 capture.render(str(insert), params, dialect)]
 
+    def _preflight(self, step):
+        """Refuse a step that cannot start here, before it changes
+        anything; note what it will discard."""
+        with self.session.connect() as connection:
+            if step.start == repository.INIT_VERSION:
+                preflight.check_baseline(
+                    sqlalchemy.inspect(connection).get_table_names(),
+                    check.managed_tables(
+                        check.load_expected(self.backend.name)))
+                return
+            position = preflight.locate(connection, self.backend,
+                                        step.start, step.end)
+            if position is None:
+                return
+            step.resumed_after = position.done
+            step.discards = preflight.discards(connection, self.backend,
+                                               position)
+        if self.on_discard and any(item.rows for item in step.discards):
+            self.on_discard(step)
+
     def _run(self, start, end):
         step = Step(start, end, repository.step_name(max(start, end)))
+        self.current = step
+        self._preflight(step)
         if self.on_step:
             self.on_step(start, end, step.name)
         try:
@@ -106,7 +176,7 @@ class SyncRun(object):
                 oslo_migration.db_sync(
                     self.session.engine, repository.REPOSITORY_PATH,
                     version=end, init_version=repository.INIT_VERSION,
-                    sanity_check=self.session.engine.name == 'mysql')
+                    sanity_check=self.backend.oslo_sanity_check)
         except NotImplementedError as error:
             raise exception.InvalidVersion(
                 'cannot go from %d to %d: %s' % (start, end, error))
@@ -143,7 +213,21 @@ class SyncRun(object):
                    expected))
 
     def _failed(self, step, error):
-        detail = database.first_line(database.root_cause(error))
+        cause = database.root_cause(error)
+        if isinstance(cause, exception.Interrupted) or (
+                self.interrupt is not None and self.interrupt.interrupted):
+            raise self.interrupt.error()
+        if self.backend.is_lock_wait_timeout(cause):
+            table = backend_base.statement_table(
+                database.failed_statement(error))
+            step_plan = plan_mod.plan(step.start, step.end)
+            tables = set(plan_mod.touched_tables(step_plan)
+                         if step_plan else [])
+            raise exception.LockBusy(
+                'a lock on table %s' % table if table else 'a table lock',
+                usual_holder='an open transaction',
+                tables=sorted(tables | ({table} if table else set())))
+        detail = database.first_line(cause)
         if self.dry_run:
             outcome = 'nothing was changed (dry run)'
         elif self.session.transactional:
@@ -154,7 +238,5 @@ class SyncRun(object):
         else:
             outcome = ('the database is still at %d; run db sync again to '
                        'finish the step' % step.start)
-        title = ('version control at %d' % step.end if step.start is None
-                 else '%d -> %d %s' % (step.start, step.end, step.name))
         return exception.MigrationFailed('%s failed: %s; %s' % (
-            title, detail, outcome))
+            step.title, detail, outcome))

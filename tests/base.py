@@ -5,6 +5,7 @@ comparable data, so that a test can state the expected schema literally and
 compare it with one ``assertEqual``.
 """
 import os
+import re
 import warnings
 
 import fixtures
@@ -159,3 +160,15 @@ def table_names(engine):
 def describe_schema(engine):
     """``describe_table`` for every table but ``migrate_version``."""
     return {name: describe_table(engine, name) for name in table_names(engine)}
+
+
+# What db sync says on stderr without failing: a wait for a lock, and the
+# warning before a step that discards data.
+_NOTE = re.compile(r'^nova-schema-manage: (waiting for .*|warning: \d+ -> \d+ '
+                   r'\w+ discards .*)$')
+
+
+def without_notes(stderr):
+    """``stderr`` less db sync's wait and discard notes."""
+    return ''.join(line for line in stderr.splitlines(True)
+                   if not _NOTE.match(line.rstrip('\n')))

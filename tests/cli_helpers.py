@@ -303,7 +303,7 @@ class CommandAssertions(object):
         """
         self.assertEqual(EXIT_ERROR, result.status, result)
         self.assertEqual(out, result.out, result)
-        lines = result.err.splitlines()
+        lines = base.without_notes(result.err).splitlines()
         self.assertEqual(1, len(lines), 'not one line on stderr: %r'
                          % result.err)
         self.assertTrue(lines[0].startswith(prog + ': error: '), lines[0])

@@ -15,6 +15,7 @@ import sys
 import sqlalchemy
 
 from nova_schema import api
+from nova_schema import backends
 from nova_schema import check
 from nova_schema import introspect
 
@@ -22,13 +23,15 @@ from nova_schema import introspect
 def record(url):
     engine = sqlalchemy.create_engine(
         url, poolclass=sqlalchemy.pool.StaticPool)
+    backend = backends.get(engine)
     spec = {}
     for target, variant in ((232, '232'), (233, '233'),
                             (232, '232-downgraded')):
         api.db_sync(engine, target)
         with engine.connect() as connection:
-            spec[variant] = introspect.describe_schema(connection)
-    return engine.name, check.normalize_all(spec, engine.name)
+            spec[variant] = introspect.describe_schema(
+                connection, backend)
+    return backend.name, check.normalize_all(spec, backend)
 
 
 def main(argv=None):

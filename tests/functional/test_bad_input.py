@@ -18,7 +18,7 @@ from tests.cli_helpers import CLI_PROG
 from tests.cli_helpers import MANAGE_PROG
 
 OTHER_PASSWORD = 'wr0ng-s3cret'
-STARTED_233 = '232 -> 233 %s ... ' % helpers.STEP_233
+STARTED_233 = '232 -> 233 %s ... failed\n' % helpers.STEP_233
 
 
 class BadInputChecks(helpers.CommandAssertions):

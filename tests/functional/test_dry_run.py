@@ -72,6 +72,13 @@ class DryRunChecks(command_base.CommandChecks):
         self.at_232_with_rows()
         result = self.dry_run()
         self.assertEqual([(UP_233_TITLE, UP_233)], parse_dry_run(result.out))
+        # NOTE: rows_232 gives compute_node_stats 2 rows, its shadow 1.
+        self.assertEqual(
+            ['-- discards: compute_node_stats (2 rows), '
+             'shadow_compute_node_stats (1 row)'],
+            command_base.dry_run_discards(result.out))
+        self.assertTrue(result.out.startswith(
+            UP_233_TITLE + '\n-- discards: '), result.out)
 
     def test_upgrade_changes_nothing(self):
         self.at_232_with_rows()
@@ -91,8 +98,14 @@ class DryRunChecks(command_base.CommandChecks):
 
     def test_downgrade_prints_the_statements(self):
         self.at_233_with_rows()
-        steps = parse_dry_run(self.dry_run('232').out)
+        out = self.dry_run('232').out
+        steps = parse_dry_run(out)
         self.assertEqual([DOWN_233_TITLE], [title for title, _ in steps])
+        # NOTE: rows_233 gives compute_nodes 2 rows with stats, its shadow 1.
+        self.assertEqual(
+            ['-- discards: compute_nodes.stats (2 rows), '
+             'shadow_compute_nodes.stats (1 row)'],
+            command_base.dry_run_discards(out))
         self.assertStatementLines(steps)
         statements = steps[0][1]
         self.assertEqual(DOWN_233_VERSION_UPDATE, statements[-1])
@@ -209,9 +222,16 @@ class DryRunChecks(command_base.CommandChecks):
         seconds = step.pop('seconds')
         self.assertIsInstance(seconds, float)
         self.assertGreaterEqual(seconds, 0)
+        # NOTE: at_232_with_rows gives compute_node_stats two rows and its
+        # shadow table one.
         self.assertEqual({'from': 232, 'to': 233,
                           'name': command_base.STEP_233,
-                          'statements': text[0][1]}, step)
+                          'statements': text[0][1], 'resumed_after': 0,
+                          'discards': [
+                              {'table': 'compute_node_stats',
+                               'column': None, 'rows': 2},
+                              {'table': 'shadow_compute_node_stats',
+                               'column': None, 'rows': 1}]}, step)
 
     def test_json_from_empty_database(self):
         self.create_empty_database()

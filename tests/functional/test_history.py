@@ -82,7 +82,8 @@ class HistoryChecks(command_base.CommandChecks):
                 'repository_path': base.MIGRATE_REPO_PATH,
                 'database': self.masked_url, 'backend': self.backend,
                 'driver': self.engine.driver,
-                'server_version': self.server_version()}
+                'server_version': self.server_version(),
+                'half_applied': None}
 
     def test_version(self):
         self.build(233)
@@ -126,8 +127,8 @@ class HistoryChecks(command_base.CommandChecks):
         self.assertEqual(expected, [(step['from'], step['to'], step['name'])
                                     for step in steps])
         for step in steps:
-            self.assertEqual({'from', 'to', 'name', 'seconds', 'statements'},
-                             set(step))
+            self.assertEqual({'from', 'to', 'name', 'seconds', 'statements',
+                              'discards', 'resumed_after'}, set(step))
             self.assertIsInstance(step['seconds'], float)
             self.assertGreaterEqual(step['seconds'], 0)
             self.assertNotEqual([], step['statements'])

@@ -19,7 +19,7 @@ import sqlalchemy
 from testtools import content
 
 from nova_schema import api
-from nova_schema import session as session_mod
+from nova_schema.backends import mysql as mysql_backend
 from tests.functional import sync_support as support
 
 # SQLite: 2 x 4000 rows of about 10 kB, so that rewriting them takes a while.
@@ -172,7 +172,7 @@ class TestInterruptMySQL(_LockedTableChecks, support.MySQLTestCase):
                 {'query': self.BLOCKED_QUERY}).scalar()
 
     def wait_for_killed_sessions(self, database):
-        name = session_mod._mysql_lock_name(database.engine)
+        name = mysql_backend.lock_name(database.engine.url.database)
 
         def gone():
             with database.engine.connect() as conn:

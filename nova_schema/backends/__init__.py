@@ -1,0 +1,30 @@
+"""Everything SQLite, MySQL/MariaDB and PostgreSQL do differently.
+
+One module per backend, each with one ``Backend`` class: what the backend
+can do (transactional DDL), how a migration run locks, bounds its waits for
+table locks, commits and is cancelled there (its ``Session``), and what the
+server says (lock-wait errors, who holds a lock, schema quirks). Nothing
+outside this package branches on a backend's name: it asks ``get(engine)``.
+"""
+from nova_schema.backends import mysql
+from nova_schema.backends import postgresql
+from nova_schema.backends import sqlite
+from nova_schema import exception
+
+_BACKENDS = {module.Backend.name: module.Backend
+             for module in (mysql, postgresql, sqlite)}
+NAMES = tuple(sorted(_BACKENDS))
+
+
+def backend_class(name):
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise exception.DatabaseUnreachable(
+            'unsupported database backend %r; use one of %s'
+            % (name, ', '.join(NAMES)))
+
+
+def get(engine):
+    """The ``Backend`` of ``engine``."""
+    return backend_class(engine.name)(engine)

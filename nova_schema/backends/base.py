@@ -1,0 +1,241 @@
+"""The interface every backend module implements, and what they share."""
+import re
+import threading
+
+import sqlalchemy
+from sqlalchemy import pool
+
+from nova_schema import database
+from nova_schema import exception
+
+LOCK_POLL_SECONDS = 0.05
+
+# A DDL or DML statement's table: what a statement that waited, waited for.
+_STATEMENT_TABLE = re.compile(
+    r'^\s*(?:DROP\s+TABLE|ALTER\s+TABLE|CREATE\s+TABLE|UPDATE|INSERT\s+INTO|'
+    r'DELETE\s+FROM|CREATE\s+(?:UNIQUE\s+)?INDEX\s+\S+\s+ON)\s+[`"]?(\w+)',
+    re.IGNORECASE)
+
+
+def statement_table(statement):
+    match = _STATEMENT_TABLE.match(statement or '')
+    return match.group(1) if match else None
+
+
+class Backend(object):
+    """What one backend does its own way; one instance per engine."""
+
+    name = None
+    # DDL can be rolled back: a whole run is one transaction.
+    transactional_ddl = False
+    # oslo.db's db_sync may check table collations (MySQL only).
+    oslo_sanity_check = False
+    server_version_sql = None
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def session(self, lock_wait, waiter=None):
+        """A migration session (see ``Session``); not yet open."""
+        return self.Session(self, lock_wait, waiter)
+
+    # -- errors ---------------------------------------------------------------
+
+    def is_lock_wait_timeout(self, error):
+        """``error`` (a DBAPI error) ended a bounded wait for a lock."""
+        return False
+
+    def is_cancelled(self, error):
+        """``error`` is what a statement cancelled by ``Session.cancel``
+        raises."""
+        return False
+
+    # -- who holds a lock -----------------------------------------------------
+
+    def table_lock_holders(self, connection, tables):
+        """Descriptions of the sessions that may hold ``tables`` locked."""
+        return []
+
+    def migration_lock_holders(self, connection):
+        """Descriptions of the sessions holding the migration lock."""
+        return []
+
+    # -- schema ---------------------------------------------------------------
+
+    def normalize_schema(self, schema):
+        """Even out what differs between server versions, not schemas."""
+        return schema
+
+    def table_options(self, connection, table):
+        """Table options db check compares (None: the backend has none)."""
+        return None
+
+    def dependents(self, connection, table, column, managed):
+        """Views and other tables' foreign keys that depend on ``table``
+        (or its ``column``), as phrases; tables in ``managed`` are not
+        counted: their foreign keys are part of the schema."""
+        return []
+
+    def count_rows(self, connection, table, column=None):
+        """Rows of ``table``; with ``column``, rows where it has a value."""
+        quote = connection.dialect.identifier_preparer.quote
+        what = 'COUNT(%s)' % quote(column) if column else 'COUNT(*)'
+        return connection.execute(sqlalchemy.text(
+            'SELECT %s FROM %s' % (what, quote(table)))).scalar()
+
+
+class Session(object):
+    """One migration run's hold on the database.
+
+    Use as ``with backend.session(lock_wait, waiter) as session:``.
+    Entering takes the migration lock, waiting for another db sync as long
+    as ``waiter`` (a ``waiting.Waiter``) allows, and bounds every later
+    wait for a table lock by ``lock_wait``: a statement that waits longer
+    fails, and the caller abandons the try and makes another.
+    ``session.engine`` is what migration scripts are given; ``commit``
+    makes their work permanent; leaving the block without committing rolls
+    back. ``cancel`` may be
+    called from any thread, at any time: it stops the statement in flight.
+    """
+
+    def __init__(self, backend, lock_wait, waiter=None):
+        self.backend = backend
+        self.base_engine = backend.engine
+        self.lock_wait = lock_wait
+        self.waiter = waiter
+        self.transactional = backend.transactional_ddl
+        self.engine = None
+        self._done = False
+        self._open_now = False
+        self._guard = threading.Lock()
+
+    def __enter__(self):
+        try:
+            self._open()
+        except BaseException as error:
+            self._close_quietly()
+            if isinstance(error, database.CONNECTION_ERRORS +
+                          database.DBAPI_ERRORS):
+                raise database.unreachable(self.base_engine, error)
+            raise
+        with self._guard:
+            self._open_now = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self._done:
+            self.rollback()
+        self._close_quietly()
+        return False
+
+    def connect(self):
+        """A connection inside the session (its transaction, if any)."""
+        return self.engine.connect()
+
+    def commit(self):
+        self._commit()
+        self._done = True
+
+    def rollback(self):
+        # NOTE: after a lost connection or a cancelled statement the
+        # rollback itself may fail; the error that ended the run is the one
+        # to report, never this one.
+        try:
+            self._rollback()
+        except Exception:  # noqa: see above
+            pass
+        self._done = True
+
+    def cancel(self):
+        """Stop the statement in flight, from any thread; never raises."""
+        with self._guard:
+            if not self._open_now:
+                return
+            try:
+                self._cancel()
+            except Exception:  # noqa: the connection may be gone already
+                pass
+
+    def _close_quietly(self):
+        with self._guard:
+            self._open_now = False
+        try:
+            self._close()
+        except Exception:  # noqa: never mask the error that ended the run
+            pass
+        if self.engine is not None:
+            self.engine.dispose(close=False)
+            self.engine = None
+
+    def lock_busy(self):
+        """The ``LockBusy`` of the migration lock, naming its holders."""
+        try:
+            with self.base_engine.connect() as connection:
+                holders = self.backend.migration_lock_holders(connection)
+        except Exception:  # noqa: naming the holder is a courtesy
+            holders = []
+        return exception.LockBusy('the migration lock', holders,
+                                  'another db sync')
+
+    def wait_for_migration_lock(self, take, poll=LOCK_POLL_SECONDS):
+        """Call ``take()`` until it returns true, as long as the waiter
+        allows. Waiting for another db sync holds nobody up."""
+        while not take():
+            if self.waiter is None:
+                raise self.lock_busy()
+            self.waiter.still_waiting(self.lock_busy)
+            if poll:
+                self.waiter.pause(poll)
+
+    # -- for each backend -----------------------------------------------------
+
+    def _open(self):
+        raise NotImplementedError
+
+    def _commit(self):
+        raise NotImplementedError
+
+    def _rollback(self):
+        raise NotImplementedError
+
+    def _cancel(self):
+        raise NotImplementedError
+
+    def _close(self):
+        raise NotImplementedError
+
+
+def engine_on(base_engine, dbapi_connection, transactional=False, **options):
+    """An Engine whose one connection is ``dbapi_connection``.
+
+    With ``transactional``, every commit and rollback SQLAlchemy issues on
+    it (including the pool's reset on return) is a no-op, so everything the
+    scripts do lands in the session's one transaction.
+    """
+    engine = sqlalchemy.create_engine(
+        base_engine.url, creator=lambda: dbapi_connection,
+        poolclass=pool.StaticPool, **options)
+    if transactional:
+        def no_op(dbapi_connection):
+            pass
+
+        engine.dialect.do_commit = no_op
+        engine.dialect.do_rollback = no_op
+    return engine
+
+
+def raw_execute(dbapi_connection, sql, parameters=None):
+    """Run ``sql`` on a DBAPI connection, bypassing SQLAlchemy's events.
+
+    For the session's own statements (locks, timeouts), which are not part
+    of any migration and must not appear in what a step is said to send.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        if parameters is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, parameters)
+        return cursor.fetchall() if cursor.description else None
+    finally:
+        cursor.close()

@@ -1,0 +1,183 @@
+"""MySQL and MariaDB: DDL commits itself; named locks; KILL QUERY.
+
+Each DDL statement commits on its own, so a run cannot be rolled back: the
+scripts get an Engine on the connection that holds the migration lock and
+every step is made resumable instead (``nova_schema.resumable``). The
+migration lock is ``GET_LOCK``, named per database. ``lock_wait_timeout``
+bounds a DDL statement's wait for the table's metadata lock, and
+``innodb_lock_wait_timeout`` an UPDATE's wait for row locks (both error
+1205); the caller retries the step, which then does only what is missing.
+"""
+import hashlib
+import math
+import re
+
+import sqlalchemy
+
+from nova_schema.backends import base
+
+LOCK_NAME = 'nova_schema.migrate'
+
+# ER_LOCK_WAIT_TIMEOUT, ER_QUERY_INTERRUPTED.
+_LOCK_WAIT_TIMEOUT = 1205
+_QUERY_INTERRUPTED = 1317
+
+_SESSION_HOLDERS = '''
+SELECT p.ID, p.COMMAND, p.STATE, p.TIME,
+       TIMESTAMPDIFF(SECOND, t.trx_started, NOW())
+FROM information_schema.PROCESSLIST p
+LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
+WHERE p.ID <> CONNECTION_ID() AND %s
+ORDER BY p.ID'''
+
+
+def lock_name(database_name):
+    """GET_LOCK is server-wide: named per database, in 64 characters."""
+    name = '%s.%s' % (LOCK_NAME, database_name)
+    if len(name) > 64:
+        name = LOCK_NAME + '.' + hashlib.sha1(name.encode()).hexdigest()[:32]
+    return name
+
+
+def _wait_seconds(lock_wait):
+    # NOTE: both timeouts are whole seconds, 1 at least.
+    return max(1, int(math.ceil(lock_wait)))
+
+
+def _error_number(error):
+    args = getattr(error, 'args', ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+class Session(base.Session):
+
+    def _open(self):
+        self._connection = self.base_engine.connect()
+        self._dbapi = self._connection.connection.dbapi_connection
+        self._lock_name = None
+        self._thread_id = base.raw_execute(
+            self._dbapi, 'SELECT CONNECTION_ID()')[0][0]
+        name = lock_name(self.base_engine.url.database)
+        # NOTE: a second at a time, so that the wait can be reported and
+        # interrupted.
+        self.wait_for_migration_lock(lambda: base.raw_execute(
+            self._dbapi, 'SELECT GET_LOCK(%s, 1)', (name,))[0][0] == 1,
+            poll=0)
+        self._lock_name = name
+        seconds = _wait_seconds(self.lock_wait)
+        base.raw_execute(
+            self._dbapi, 'SET SESSION lock_wait_timeout = %d, '
+            'innodb_lock_wait_timeout = %d' % (seconds, seconds))
+        # NOTE: the scripts run on the connection that holds the lock: one
+        # connection per run, not two.
+        self.engine = base.engine_on(self.base_engine, self._dbapi)
+
+    def _commit(self):
+        pass
+
+    def _rollback(self):
+        pass
+
+    def _cancel(self):
+        # NOTE: from a second connection: the session's own is busy with
+        # the statement to stop. Closing a socket would not stop it.
+        killer = self.base_engine.raw_connection()
+        try:
+            base.raw_execute(killer.dbapi_connection,
+                             'KILL QUERY %d' % self._thread_id)
+        finally:
+            killer.close()
+
+    def _close(self):
+        connection = getattr(self, '_connection', None)
+        if connection is None:
+            return
+        self._connection = None
+        try:
+            if self._lock_name is not None:
+                base.raw_execute(self._dbapi, 'SELECT RELEASE_LOCK(%s)',
+                                 (self._lock_name,))
+            base.raw_execute(self._dbapi, 'SET SESSION lock_wait_timeout = '
+                             'DEFAULT, innodb_lock_wait_timeout = DEFAULT')
+        except Exception:  # noqa: a dead connection cannot be given back
+            connection.invalidate()
+        finally:
+            connection.close()
+
+
+class Backend(base.Backend):
+    name = 'mysql'
+    oslo_sanity_check = True
+    server_version_sql = 'SELECT VERSION()'
+    Session = Session
+
+    def is_lock_wait_timeout(self, error):
+        return _error_number(error) == _LOCK_WAIT_TIMEOUT
+
+    def is_cancelled(self, error):
+        return _error_number(error) == _QUERY_INTERRUPTED
+
+    def _holders(self, connection, condition, parameters):
+        rows = connection.execute(
+            sqlalchemy.text(_SESSION_HOLDERS % condition), parameters)
+        holders = []
+        for thread, command, state, seconds, open_for in rows:
+            text = 'thread %d (%s%s, for %d s' % (
+                thread, command, ', ' + state if state else '', seconds or 0)
+            if open_for is not None:
+                text += ', transaction open for %d s' % open_for
+            holders.append(text + ')')
+        return holders
+
+    def table_lock_holders(self, connection, tables):
+        # NOTE: MariaDB names metadata lock holders only with the
+        # METADATA_LOCK_INFO plugin; without it, the sessions of this
+        # database with an open transaction are the candidates.
+        return self._holders(
+            connection, 'p.DB = DATABASE() AND t.trx_id IS NOT NULL', {})
+
+    def migration_lock_holders(self, connection):
+        return self._holders(connection, 'p.ID = IS_USED_LOCK(:name)',
+                             {'name': lock_name(self.engine.url.database)})
+
+    def dependents(self, connection, table, column, managed):
+        # NOTE: MariaDB has no VIEW_TABLE_USAGE; a view's stored definition
+        # names every table and column as `table`.`column`.
+        needle = '`%s`' % table + ('.`%s`' % column if column else '')
+        found = ['view %s' % name for name, in connection.execute(
+            sqlalchemy.text(
+                'SELECT TABLE_NAME FROM information_schema.VIEWS '
+                'WHERE TABLE_SCHEMA = DATABASE() '
+                'AND LOCATE(:needle, VIEW_DEFINITION) > 0 '
+                'ORDER BY TABLE_NAME'), {'needle': needle})]
+        if column is None:
+            found += ['foreign key %s of table %s' % (name, source)
+                      for name, source in connection.execute(
+                          sqlalchemy.text(
+                              'SELECT CONSTRAINT_NAME, TABLE_NAME FROM '
+                              'information_schema.REFERENTIAL_CONSTRAINTS '
+                              'WHERE CONSTRAINT_SCHEMA = DATABASE() AND '
+                              'REFERENCED_TABLE_NAME = :table '
+                              'ORDER BY CONSTRAINT_NAME'), {'table': table})
+                      if source not in managed]
+        return found
+
+    def normalize_schema(self, schema):
+        """MySQL 8 drops integer display widths (INT(11) -> INT) and older
+        servers call utf8mb3 utf8; neither is a difference in the schema."""
+        for table in schema.values():
+            for column in table['columns']:
+                column['type'] = re.sub(r'^INTEGER\(\d+\)$', 'INTEGER',
+                                        column['type'])
+            options = table.get('options')
+            if options and options.get('collation'):
+                options['collation'] = re.sub(r'^utf8_', 'utf8mb3_',
+                                              options['collation'])
+        return schema
+
+    def table_options(self, connection, table):
+        row = connection.execute(sqlalchemy.text(
+            'SELECT ENGINE, TABLE_COLLATION FROM information_schema.TABLES '
+            'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name'),
+            {'name': table}).one()
+        return {'engine': row[0], 'collation': row[1]}

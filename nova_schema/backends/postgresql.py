@@ -1,0 +1,136 @@
+"""PostgreSQL: transactional DDL, advisory locks, cancellable statements.
+
+A run is one transaction. The migration lock is a transaction-level
+advisory lock, so it ends with the transaction whatever happens to the
+process. ``SET LOCAL lock_timeout`` bounds every wait for a table lock:
+PostgreSQL queues lock requests, so a DROP or ALTER waiting behind one open
+Nova transaction would otherwise hold every later query on that table
+behind it. A timeout aborts the whole transaction; the caller retries it.
+"""
+import hashlib
+
+import sqlalchemy
+
+from nova_schema.backends import base
+
+LOCK_NAME = 'nova_schema.migrate'
+
+
+def advisory_key(name=LOCK_NAME):
+    """A signed 64-bit key for the advisory lock, stable per name."""
+    digest = hashlib.sha256(name.encode()).digest()[:8]
+    return int.from_bytes(digest, 'big', signed=True)
+
+
+def _advisory_ids(key):
+    """(classid, objid) under which pg_locks shows a 64-bit advisory key."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+# SQLSTATE: 55P03 lock_not_available, 57014 query_canceled.
+_LOCK_NOT_AVAILABLE = '55P03'
+_QUERY_CANCELED = '57014'
+
+_HOLDERS = '''
+SELECT DISTINCT a.pid, a.state, a.application_name,
+       EXTRACT(EPOCH FROM now() - COALESCE(a.xact_start, a.query_start))
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND a.pid <> pg_backend_pid() AND %s
+ORDER BY a.pid'''
+
+
+_DEPENDENT_VIEWS = '''
+SELECT DISTINCT v.relname FROM pg_depend d
+JOIN pg_rewrite r ON r.oid = d.objid
+JOIN pg_class v ON v.oid = r.ev_class
+WHERE d.classid = 'pg_rewrite'::regclass
+  AND d.refclassid = 'pg_class'::regclass
+  AND d.refobjid = to_regclass(:table) AND v.oid <> d.refobjid
+  AND (CAST(:column AS text) IS NULL OR d.refobjsubid = (
+       SELECT attnum FROM pg_attribute
+       WHERE attrelid = to_regclass(:table) AND attname = :column))
+ORDER BY v.relname'''
+
+_REFERRING_KEYS = '''
+SELECT conname, CAST(CAST(conrelid AS regclass) AS text) FROM pg_constraint
+WHERE contype = 'f' AND confrelid = to_regclass(:table)
+ORDER BY conname'''
+
+
+class Session(base.Session):
+
+    def _open(self):
+        self._raw = self.base_engine.raw_connection()
+        self._dbapi = self._raw.dbapi_connection
+        # NOTE: psycopg2 opens the transaction with the first statement.
+        base.raw_execute(self._dbapi, "SET LOCAL lock_timeout = '%dms'"
+                         % max(1, int(self.lock_wait * 1000)))
+        self.wait_for_migration_lock(lambda: base.raw_execute(
+            self._dbapi, 'SELECT pg_try_advisory_xact_lock(%s)',
+            (advisory_key(),))[0][0])
+        self.engine = base.engine_on(self.base_engine, self._dbapi,
+                                     transactional=True,
+                                     use_native_hstore=False)
+
+    def _commit(self):
+        self._dbapi.commit()
+
+    def _rollback(self):
+        if getattr(self, '_dbapi', None) is not None:
+            self._dbapi.rollback()
+
+    def _cancel(self):
+        self._dbapi.cancel()
+
+    def _close(self):
+        raw = getattr(self, '_raw', None)
+        if raw is not None:
+            self._raw = None
+            raw.close()
+
+
+class Backend(base.Backend):
+    name = 'postgresql'
+    transactional_ddl = True
+    server_version_sql = 'SHOW server_version'
+    Session = Session
+
+    def is_lock_wait_timeout(self, error):
+        return getattr(error, 'pgcode', None) == _LOCK_NOT_AVAILABLE
+
+    def is_cancelled(self, error):
+        return getattr(error, 'pgcode', None) == _QUERY_CANCELED
+
+    def _holders(self, connection, condition, parameters):
+        rows = connection.execute(sqlalchemy.text(_HOLDERS % condition),
+                                  parameters)
+        return ['pid %d (%s, %s, for %d s)' % (
+            pid, state or 'no state', application or 'no application name',
+            int(age or 0)) for pid, state, application, age in rows]
+
+    def dependents(self, connection, table, column, managed):
+        parameters = {'table': table, 'column': column}
+        found = ['view %s' % name for name, in connection.execute(
+            sqlalchemy.text(_DEPENDENT_VIEWS), parameters)]
+        if column is None:
+            found += ['foreign key %s of table %s' % (name, source)
+                      for name, source in connection.execute(
+                          sqlalchemy.text(_REFERRING_KEYS), parameters)
+                      if source not in managed]
+        return found
+
+    def table_lock_holders(self, connection, tables):
+        return self._holders(
+            connection,
+            "l.locktype = 'relation' AND l.relation IN "
+            "(SELECT to_regclass(name) FROM unnest(CAST(:tables AS text[])) "
+            "AS name)", {'tables': list(tables)})
+
+    def migration_lock_holders(self, connection):
+        classid, objid = _advisory_ids(advisory_key())
+        return self._holders(
+            connection,
+            "l.locktype = 'advisory' AND l.classid = CAST(:classid AS oid) "
+            "AND l.objid = CAST(:objid AS oid) AND l.objsubid = 1",
+            {'classid': classid, 'objid': objid})

@@ -1,0 +1,134 @@
+"""SIGINT and SIGTERM: stop the statement in flight, end with one line.
+
+A Python signal handler only runs between bytecodes of the main thread; a
+main thread waiting inside the database driver (psycopg2 in libpq, a long
+UPDATE) would not see it until the server finished. So the signal's number
+also goes to a wakeup pipe, and a watcher thread that reads it cancels the
+session's statement on the server at once (``Session.cancel``). The main
+thread then sees the statement fail, or meets ``check`` before its next
+statement, and ends with ``Interrupted``. Outside a migration session
+nothing is in flight that needs stopping: the handler raises at once.
+"""
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+from nova_schema import exception
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# If the run has not ended this long after the cancel, exit regardless.
+GRACE_SECONDS = 10.0
+
+
+def signal_name(number):
+    return signal.Signals(number).name
+
+
+class Guard(object):
+    """Use as ``with Guard().installed() as guard``, from the main thread."""
+
+    def __init__(self, grace=GRACE_SECONDS, on_give_up=None):
+        self.signal_number = None
+        self.grace = grace
+        self.on_give_up = on_give_up
+        self._event = threading.Event()
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def interrupted(self):
+        return self.signal_number is not None
+
+    def error(self, what='; nothing was changed'):
+        """The ``Interrupted`` to raise: ``what`` says what was cut short
+        and in what state it left the database."""
+        return exception.Interrupted(
+            'interrupted by %s%s' % (signal_name(self.signal_number), what),
+            self.signal_number)
+
+    def check(self):
+        """Raise ``Interrupted`` if a signal came; call between statements."""
+        if self.interrupted:
+            raise self.error()
+
+    def wait(self, seconds):
+        """Sleep up to ``seconds``; True if a signal ended the sleep."""
+        return self._event.wait(seconds)
+
+    @contextlib.contextmanager
+    def attached(self, session):
+        """While inside, a signal cancels ``session``'s statement."""
+        with self._lock:
+            self._session = session
+        try:
+            if self.interrupted:
+                session.cancel()
+            yield
+        finally:
+            with self._lock:
+                self._session = None
+
+    def _note(self, number):
+        with self._lock:
+            first = self.signal_number is None
+            if first:
+                self.signal_number = number
+            session = self._session
+        self._event.set()
+        return first, session
+
+    def _handler(self, number, frame):
+        first, session = self._note(number)
+        if session is None and first:
+            raise self.error()
+
+    def _watch(self, read_end):
+        while True:
+            try:
+                data = os.read(read_end, 16)
+            except OSError:
+                return
+            if not data:
+                return
+            for number in data:
+                if number not in SIGNALS:
+                    continue
+                first, session = self._note(number)
+                if session is not None:
+                    session.cancel()
+                    if first:
+                        self._start_grace_timer()
+
+    def _start_grace_timer(self):
+        timer = threading.Timer(self.grace, self._give_up)
+        timer.daemon = True
+        timer.start()
+
+    def _give_up(self):
+        if self.on_give_up is not None:
+            self.on_give_up(self)
+        os._exit(128 + self.signal_number)
+
+    @contextlib.contextmanager
+    def installed(self):
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        previous = {number: signal.signal(number, self._handler)
+                    for number in SIGNALS}
+        previous_fd = signal.set_wakeup_fd(write_end,
+                                           warn_on_full_buffer=False)
+        watcher = threading.Thread(target=self._watch, args=(read_end,),
+                                   name='nova_schema-interrupt', daemon=True)
+        watcher.start()
+        try:
+            yield self
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            os.close(write_end)
+            watcher.join(1)
+            os.close(read_end)
+            sys.stderr.flush()
