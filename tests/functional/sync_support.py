@@ -114,7 +114,8 @@ def fault_after(number):
 # -- reading a database -------------------------------------------------------
 
 def reflect(bind, name):
-    return sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=bind)
+    return sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=bind,
+                            resolve_fks=False)
 
 
 def _digest(value):

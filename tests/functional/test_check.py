@@ -73,7 +73,8 @@ class CheckChecks(command_base.CommandChecks):
         self.assertSucceeded(result)
         self.assertEqual({'database': self.masked_url, 'version': version,
                           'variant': variant, 'matches': MATCHES[variant],
-                          'ok': True, 'differences': []},
+                          'ok': True, 'differences': [],
+                          'half_applied': None},
                          json.loads(result.out))
 
     def assertDifferences(self, version, variant, differences):
@@ -91,7 +92,8 @@ class CheckChecks(command_base.CommandChecks):
                          result)
         self.assertEqual({'database': self.masked_url, 'version': version,
                           'variant': variant, 'matches': MATCHES[variant],
-                          'ok': False, 'differences': differences},
+                          'ok': False, 'differences': differences,
+                          'half_applied': None},
                          json.loads(result.out))
 
     # Changing the schema on purpose.
