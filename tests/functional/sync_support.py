@@ -33,7 +33,7 @@ from tests.rows import service_row
 from tests.rows import stat_row
 from tests.rows import T2
 
-CI = os.environ.get('CI', '').lower() == 'true'
+CI = base.ci_enabled()
 
 INT_MAX = 2 ** 31 - 1
 INT_MIN = -2 ** 31

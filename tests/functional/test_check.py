@@ -173,6 +173,29 @@ class CheckChecks(command_base.CommandChecks):
             "shadow_services: column disabled_reason: type is 'VARCHAR(64)', "
             "expected 'VARCHAR(255)'"])
 
+    def assertColumnOrder(self, table):
+        """``table`` (compute_nodes or its shadow) has memory_mb first."""
+        expected = [name for name, _, _ in self.compute_nodes_233()]
+        found = list(expected)
+        at = found.index('vcpus')
+        found[at:at + 2] = ['memory_mb', 'vcpus']
+        self.assertEqual(['vcpus', 'memory_mb'], expected[at:at + 2])
+        self.assertDifferences(233, '233', [
+            '%s: column order is %s, expected %s'
+            % (table, ', '.join(found), ', '.join(expected)),
+            'shadow_compute_nodes is out of step with compute_nodes: its '
+            'columns are in another order'])
+
+    def test_column_order(self):
+        self.build(233)
+        self.swap_vcpus_and_memory_mb('compute_nodes')
+        self.assertColumnOrder('compute_nodes')
+
+    def test_column_order_of_shadow_table(self):
+        self.build(233)
+        self.swap_vcpus_and_memory_mb('shadow_compute_nodes')
+        self.assertColumnOrder('shadow_compute_nodes')
+
     def test_renamed_index(self):
         self.build(232)
         self.rename_stats_index()
@@ -247,6 +270,11 @@ class TestCheckSQLite(CheckChecks,
         self.sqlite_rebuild(table, r'disabled_reason VARCHAR\(255\)',
                             'disabled_reason VARCHAR(64)')
 
+    def swap_vcpus_and_memory_mb(self, table):
+        self.sqlite_rebuild(
+            table, r'vcpus INTEGER NOT NULL,(\s*)memory_mb INTEGER NOT NULL',
+            r'memory_mb INTEGER NOT NULL,\1vcpus INTEGER NOT NULL')
+
     def rename_stats_index(self):
         self.execute('DROP INDEX %s' % OLD_INDEX,
                      'CREATE INDEX %s ON compute_node_stats (compute_node_id)'
@@ -274,6 +302,10 @@ class TestCheckMySQL(CheckChecks, ForeignKeyChecks,
         self.execute('ALTER TABLE %s MODIFY disabled_reason VARCHAR(64)'
                      % table)
 
+    def swap_vcpus_and_memory_mb(self, table):
+        self.execute('ALTER TABLE %s MODIFY memory_mb INT(11) NOT NULL '
+                     'AFTER service_id' % table)
+
     def rename_stats_index(self):
         self.execute('ALTER TABLE compute_node_stats RENAME INDEX %s TO %s'
                      % (OLD_INDEX, NEW_INDEX))
@@ -297,6 +329,16 @@ class TestCheckPostgreSQL(CheckChecks, ForeignKeyChecks,
     def shorten_disabled_reason(self, table):
         self.execute('ALTER TABLE %s ALTER COLUMN disabled_reason TYPE '
                      'VARCHAR(64)' % table)
+
+    def swap_vcpus_and_memory_mb(self, table):
+        # NOTE: PostgreSQL cannot move a column; swapping the names of two
+        # columns of one type (INTEGER NOT NULL, no default) gives the same
+        # table with those two in the other order, keeping its primary key,
+        # foreign key and sequence as they are.
+        self.execute(*('ALTER TABLE %s RENAME COLUMN %s TO %s'
+                       % (table, old, new) for old, new in (
+                           ('vcpus', 'swapped'), ('memory_mb', 'vcpus'),
+                           ('swapped', 'memory_mb'))))
 
     def rename_stats_index(self):
         self.execute('ALTER INDEX %s RENAME TO %s' % (OLD_INDEX, NEW_INDEX))

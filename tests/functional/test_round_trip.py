@@ -15,7 +15,8 @@ Per backend limits on what is generated (the schema's, not the migration's):
   prints in its own canonical form (compared as addresses).
 - SQLite: none beyond the above.
 
-With CI=true the examples are derandomized, so a CI run is reproducible.
+In CI (``tests.base.ci_enabled()``) the examples are derandomized, so a CI
+run is reproducible.
 """
 import datetime
 import ipaddress
