@@ -50,8 +50,9 @@ def get_engine(engine_or_url, must_exist=False):
     if isinstance(engine_or_url, sqlalchemy.engine.Engine):
         return engine_or_url
     url = parse_url(engine_or_url)
-    if must_exist and url.get_backend_name() == 'sqlite':
-        path = sqlite_path(url)
+    if must_exist:
+        from nova_schema import backends
+        path = backends.local_file(url)
         if path and not os.path.exists(path):
             raise exception.DatabaseUnreachable(
                 'no SQLite database at %s; db sync creates one' % path)

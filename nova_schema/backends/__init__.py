@@ -25,6 +25,13 @@ def backend_class(name):
             % (name, ', '.join(NAMES)))
 
 
+def local_file(url):
+    """The file a URL's database lives in, for a backend without a
+    server (None otherwise, and for an in-memory database)."""
+    backend = _BACKENDS.get(url.get_backend_name())
+    return backend.local_file(url) if backend else None
+
+
 def get(engine):
     """The ``Backend`` of ``engine``."""
     return backend_class(engine.name)(engine)

@@ -35,6 +35,11 @@ class Backend(object):
     def __init__(self, engine):
         self.engine = engine
 
+    @staticmethod
+    def local_file(url):
+        """The file ``url``'s database lives in, if it is a file."""
+        return None
+
     def session(self, lock_wait, waiter=None):
         """A migration session (see ``Session``); not yet open."""
         return self.Session(self, lock_wait, waiter)

@@ -106,6 +106,11 @@ class Backend(base.Backend):
     server_version_sql = 'SELECT sqlite_version()'
     Session = Session
 
+    @staticmethod
+    def local_file(url):
+        from nova_schema import database
+        return database.sqlite_path(url)
+
     def is_lock_wait_timeout(self, error):
         text = str(error)
         return 'database is locked' in text or 'database is busy' in text
