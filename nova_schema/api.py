@@ -34,6 +34,19 @@ def _quiet_deprecations():
         yield
 
 
+@contextlib.contextmanager
+def _engine_for(engine_or_url, must_exist=False):
+    """The Engine for one API call. One made here from a URL is disposed of
+    when the call ends, failed or not: no connection outlives the call. An
+    Engine the caller passed in is the caller's to dispose of."""
+    engine = database.get_engine(engine_or_url, must_exist=must_exist)
+    try:
+        yield engine
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()
+
+
 def parse_version(version):
     """``version`` as an int this repository can migrate to, or an error."""
     if version is None:
@@ -106,12 +119,12 @@ def _read_state(engine):
 
 def db_version(engine_or_url):
     """The version the database is at. Reads only; never stamps."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    state = _read_state(engine)
-    _check_ownership(engine, state, stamping_allowed=False)
-    with _quiet_deprecations():
-        return int(oslo_migration.db_version(
-            engine, REPOSITORY_PATH, INIT_VERSION))
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        state = _read_state(engine)
+        _check_ownership(engine, state, stamping_allowed=False)
+        with _quiet_deprecations():
+            return int(oslo_migration.db_version(
+                engine, REPOSITORY_PATH, INIT_VERSION))
 
 
 def db_version_control(engine_or_url, version=None):
@@ -125,8 +138,11 @@ def db_version_control(engine_or_url, version=None):
     # NOTE: only an empty database can be stamped at INIT_VERSION; for any
     # other version a SQLite file that is not there yet is an error, not a
     # new empty file.
-    engine = database.get_engine(engine_or_url,
-                                 must_exist=number != INIT_VERSION)
+    with _engine_for(engine_or_url, number != INIT_VERSION) as engine:
+        return _version_control(engine, number)
+
+
+def _version_control(engine, number):
     with session_mod.Session(engine, DEFAULT_LOCK_TIMEOUT) as session:
         state = _read_state_in(session)
         if state.version is not None:
@@ -196,7 +212,11 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     back, holds back every statement that would change the database.
     """
     target = parse_version(version)
-    engine = database.get_engine(engine_or_url, must_exist=dry_run)
+    with _engine_for(engine_or_url, must_exist=dry_run) as engine:
+        return _sync(engine, target, lock_timeout, on_step, dry_run)
+
+
+def _sync(engine, target, lock_timeout, on_step, dry_run):
     with session_mod.Session(engine, lock_timeout) as session:
         # NOTE: the state is read only under the lock: before it, another
         # db sync may be half-way through a step (MySQL commits each DDL
@@ -218,24 +238,24 @@ def db_history(engine_or_url):
 
     A list of dicts: version, name, description, current.
     """
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    state = _read_state(engine)
-    _check_ownership(engine, state, stamping_allowed=True)
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        state = _read_state(engine)
+        _check_ownership(engine, state, stamping_allowed=True)
     return [dict(entry, current=entry['version'] == state.version)
             for entry in repository.describe_versions()]
 
 
 def db_info(engine_or_url):
     """The database's version with where it lives and what serves it."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    version = db_version(engine)
-    return dict(database.server_info(engine), version=version,
-                repository_id=repository.REPOSITORY_ID,
-                repository_path=REPOSITORY_PATH)
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        version = db_version(engine)
+        return dict(database.server_info(engine), version=version,
+                    repository_id=repository.REPOSITORY_ID,
+                    repository_path=REPOSITORY_PATH)
 
 
 def db_check(engine_or_url):
     """Compare the live schema with this repository's at its version."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    _check_ownership(engine, _read_state(engine), stamping_allowed=False)
-    return check.check(engine)
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        _check_ownership(engine, _read_state(engine), stamping_allowed=False)
+        return check.check(engine)
