@@ -213,6 +213,9 @@ def _check(args, url):
 def _configure_output(debug):
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
+    # NOTE: on the handler, not only the root logger: SQLAlchemy gives its
+    # own loggers the level WARNING, and oslo.db sqlalchemy.engine's.
+    handler.setLevel(logging.DEBUG if debug else logging.CRITICAL)
     # NOTE: libraries log advice (oslo.db on driver-less URLs) and, for a
     # failed statement, a traceback (oslo.db's exception filters); every
     # failure reaches the user as our own one line instead.
@@ -233,12 +236,31 @@ def main(argv=None):
         _fail(str(error))
     except KeyboardInterrupt:
         _fail('interrupted')
-    except Exception as error:  # noqa: anything else is a bug; say so briefly
+    except Exception as error:  # noqa: reported as one line below
         if args.debug:
             sys.stderr.write(masking.mask(traceback.format_exc()))
-        _fail('unexpected %s: %s (run with --debug for details)'
-              % (type(error).__name__, database.first_line(error)))
+        _fail(_last_resort_message(error))
     return EXIT_ERROR
+
+
+def _last_resort_message(error):
+    """One line for an error that is not one of ours.
+
+    NOTE: an error raised while cleaning up after one of ours (a connection
+    that is lost fails its cleanup too) must not hide it: ours is reported.
+    A driver error a user can act on (permission denied, missing table,
+    lost connection) is said plainly; anything else is a bug.
+    """
+    context = error.__context__
+    while context is not None:
+        if isinstance(context, exception.NovaSchemaError):
+            return str(context)
+        context = context.__context__
+    explained = database.explain(error)
+    if explained:
+        return explained
+    return ('unexpected %s: %s (run with --debug for details)'
+            % (type(error).__name__, database.first_line(error)))
 
 
 def _fail(message):
