@@ -52,9 +52,10 @@ def _build_parser():
                         help='OpenStack-style config file with a [database] '
                         'connection')
     parser.add_argument('--database-connection', metavar='URL',
-                        help='SQLAlchemy URL of the database (overrides the '
-                        'config file; default: sqlite file %s in the current '
-                        'directory)' % config.DEFAULT_SQLITE_FILE)
+                        help='SQLAlchemy URL of the database (overrides %s '
+                        'and the config file; default: sqlite file %s in the '
+                        'current directory)' % (config.ENV_CONNECTION,
+                                                config.DEFAULT_SQLITE_FILE))
     parser.add_argument('--debug', action='store_true',
                         help='show tracebacks and library logs')
     categories = parser.add_subparsers(dest='category', metavar='db',
@@ -210,6 +211,10 @@ def _check(args, url):
     return EXIT_OK if report.ok else EXIT_DRIFT
 
 
+# The commands whose whole point is to leave something in the database.
+_KEEPING = (_sync, _version_control)
+
+
 def _configure_output(debug):
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_MaskingFilter())
@@ -225,13 +230,27 @@ def _configure_output(debug):
         warnings.simplefilter('ignore')
 
 
+def _resolve(args):
+    """The database URL; says so when it is the default."""
+    resolved = config.resolve_connection(args.database_connection,
+                                         args.config_file)
+    if resolved.source == config.DEFAULT:
+        _notice('using the default SQLite database %s'
+                % database.sqlite_path(database.parse_url(resolved.url)))
+    if (args.handler in _KEEPING and not getattr(args, 'dry_run', False) and
+            database.in_memory(resolved.url)):
+        raise exception.ConfigError(
+            'database %s is in memory: db %s would keep nothing; use a '
+            'SQLite file or a database server'
+            % (masking.mask_url(resolved.url), args.command))
+    return resolved.url
+
+
 def main(argv=None):
     args = _build_parser().parse_args(argv)
     _configure_output(args.debug)
     try:
-        url = config.resolve_connection(args.database_connection,
-                                        args.config_file)
-        return args.handler(args, url) or EXIT_OK
+        return args.handler(args, _resolve(args)) or EXIT_OK
     except exception.NovaSchemaError as error:
         _fail(str(error))
     except KeyboardInterrupt:
@@ -261,6 +280,10 @@ def _last_resort_message(error):
         return explained
     return ('unexpected %s: %s (run with --debug for details)'
             % (type(error).__name__, database.first_line(error)))
+
+
+def _notice(message):
+    print('%s: %s' % (PROG, masking.mask(message)), file=sys.stderr)
 
 
 def _fail(message):

@@ -39,7 +39,16 @@ def sqlite_path(url):
     if path and url.query.get('uri') in ('true', '1') and \
             path.startswith('file:'):
         path = path[len('file:'):].split('?', 1)[0]
+    if url.query.get('mode') == 'memory':
+        return None
     return None if path in (None, '', ':memory:') else path
+
+
+def in_memory(url):
+    """True if ``url`` names a database that is gone once disconnected."""
+    url = parse_url(url)
+    test = BACKEND_FACTS.get(url.get_backend_name(), {}).get('in_memory')
+    return bool(test and test(url))
 
 
 def get_engine(engine_or_url, must_exist=False):
@@ -196,6 +205,7 @@ BACKEND_FACTS = {
             ('attempt to write a readonly database', PERMISSION),
             ('no such table', NO_TABLE),
         ),
+        'in_memory': lambda url: sqlite_path(url) is None,
     },
 }
 
