@@ -39,6 +39,8 @@ def _engine_for(engine_or_url, must_exist=False):
     """The Engine for one API call. One made here from a URL is disposed of
     when the call ends, failed or not: no connection outlives the call. An
     Engine the caller passed in is the caller's to dispose of."""
+    if not isinstance(engine_or_url, sqlalchemy.engine.Engine):
+        masking.register_url(engine_or_url)
     engine = database.get_engine(engine_or_url, must_exist=must_exist)
     try:
         yield engine

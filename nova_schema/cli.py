@@ -32,11 +32,11 @@ class _ArgumentParser(argparse.ArgumentParser):
         sys.exit(EXIT_ERROR)
 
 
-class _MaskingFilter(logging.Filter):
-    def filter(self, record):
-        record.msg = masking.mask(record.getMessage())
-        record.args = None
-        return True
+class _MaskingFormatter(logging.Formatter):
+    """Masks the whole record as printed: message, traceback, stack."""
+
+    def format(self, record):
+        return masking.mask(super().format(record))
 
 
 def _add_format(parser):
@@ -115,7 +115,7 @@ def _seconds(text):
 
 
 def _print_json(data):
-    print(json.dumps(data, indent=2, sort_keys=True))
+    print(json.dumps(masking.mask_data(data), indent=2, sort_keys=True))
 
 
 def _step_title(step):
@@ -217,7 +217,7 @@ _KEEPING = (_sync, _version_control)
 
 def _configure_output(debug):
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_MaskingFilter())
+    handler.setFormatter(_MaskingFormatter(logging.BASIC_FORMAT))
     # NOTE: on the handler, not only the root logger: SQLAlchemy gives its
     # own loggers the level WARNING, and oslo.db sqlalchemy.engine's.
     handler.setLevel(logging.DEBUG if debug else logging.CRITICAL)
@@ -231,9 +231,10 @@ def _configure_output(debug):
 
 
 def _resolve(args):
-    """The database URL; says so when it is the default."""
+    """The database URL, its password registered for masking."""
     resolved = config.resolve_connection(args.database_connection,
                                          args.config_file)
+    masking.register_url(resolved.url)
     if resolved.source == config.DEFAULT:
         _notice('using the default SQLite database %s'
                 % database.sqlite_path(database.parse_url(resolved.url)))
@@ -248,6 +249,8 @@ def _resolve(args):
 
 def main(argv=None):
     args = _build_parser().parse_args(argv)
+    if args.database_connection:
+        masking.register_url(args.database_connection)
     _configure_output(args.debug)
     try:
         return args.handler(args, _resolve(args)) or EXIT_OK

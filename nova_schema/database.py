@@ -2,6 +2,7 @@
 import collections
 import os
 import re
+from urllib import parse
 
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
@@ -23,14 +24,35 @@ the version table.
 """
 
 
+_ENCODE_HINT = ('; expected a SQLAlchemy URL such as '
+                'mysql+pymysql://user:password@host/nova, with "@", ":", "/" '
+                'and "%" in the user name or password percent-encoded (%40, '
+                '%3A, %2F, %25)')
+
+
 def parse_url(url):
-    try:
+    """``url`` parsed, or DatabaseUnreachable if it is malformed.
+
+    A URL whose password holds a raw '@' parses, but wrongly (part of the
+    password becomes the host): it is refused, as no driver error about
+    that wrong host should ever echo a piece of the password.
+    """
+    if not isinstance(url, str):
         return sa_url.make_url(url)
+    _, password = masking.credentials_by_shape(url)
+    try:
+        parsed = sa_url.make_url(url)
     except (sa_exc.ArgumentError, ValueError) as error:
+        # NOTE: the parser's own words may quote part of the password.
+        detail = (' (%s)' % masking.mask(error)) if password is None else ''
         raise exception.DatabaseUnreachable(
-            'malformed database URL %s (%s); expected a SQLAlchemy URL such '
-            'as mysql+pymysql://user@host/nova'
-            % (masking.mask(url), masking.mask(error)))
+            'malformed database URL %s%s%s'
+            % (masking.mask(url), detail, _ENCODE_HINT))
+    if password is not None and parse.unquote(password) != parsed.password:
+        raise exception.DatabaseUnreachable(
+            'malformed database URL %s: its password holds a raw "@"%s'
+            % (masking.mask(url), _ENCODE_HINT))
+    return parsed
 
 
 def sqlite_path(url):
@@ -77,7 +99,7 @@ def get_engine(engine_or_url, must_exist=False):
     except (sa_exc.ArgumentError, TypeError, ValueError) as error:
         raise exception.DatabaseUnreachable(
             'unusable database URL %s: %s'
-            % (masking.mask_url(url), masking.mask(error)))
+            % (masking.mask_url(url), first_line(error)))
 
 
 def describe(engine):
