@@ -74,6 +74,8 @@ def _check_ownership(engine, state, stamping_allowed):
     inside it; everything it must not do is refused here first.
     """
     target = database.describe(engine)
+    if state.empty_row:
+        raise exception.NotControlled(_empty_row_message(target, state))
     if state.version is not None:
         head = repository.head_version()
         if not INIT_VERSION <= state.version <= head:
@@ -107,6 +109,20 @@ def _check_ownership(engine, state, stamping_allowed):
         raise exception.NotControlled(
             'database %s is empty and not under version control; "db sync" '
             'creates the schema' % target)
+
+
+def _empty_row_message(target, state):
+    if state.tables - {repository.VERSION_TABLE}:
+        remedy = ('"db version_control VERSION" fills it in, VERSION being '
+                  'the version its schema is at (%d to %d; the schema is '
+                  'checked first)' % (INIT_VERSION + 1,
+                                      repository.head_version()))
+    else:
+        remedy = ('"db version_control" fills it in at %d, then "db sync" '
+                  'builds the schema' % INIT_VERSION)
+    return ('database %s has a version row for repository %r whose version '
+            'is empty (NULL); %s; or delete that row'
+            % (target, repository.REPOSITORY_ID, remedy))
 
 
 def _read_state(engine):
@@ -152,9 +168,15 @@ def _version_control(engine, number):
                 'database %s is already under version control at %d'
                 % (database.describe(engine), state.version))
         _check_stampable(session, state, number)
-        with _quiet_deprecations():
-            oslo_migration.db_version_control(
-                session.engine, REPOSITORY_PATH, number)
+        if state.empty_row:
+            # NOTE: the row is there, its version NULL: fill it in rather
+            # than insert a second row, which sqlalchemy-migrate refuses.
+            with session.connect() as connection, connection.begin():
+                database.fill_empty_version(connection, number)
+        else:
+            with _quiet_deprecations():
+                oslo_migration.db_version_control(
+                    session.engine, REPOSITORY_PATH, number)
         session.commit()
     return number
 
@@ -167,7 +189,7 @@ def _parse_stamp(version):
 
 def _check_stampable(session, state, number):
     engine = session.base_engine
-    if state.other_repositories:
+    if state.other_repositories and not state.empty_row:
         _check_ownership(engine, state, stamping_allowed=True)
     if 'alembic_version' in state.tables:
         raise exception.ForeignDatabase(

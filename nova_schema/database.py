@@ -15,12 +15,14 @@ from nova_schema import masking
 from nova_schema import repository
 
 VersionState = collections.namedtuple(
-    'VersionState', 'version tables other_repositories')
+    'VersionState', 'version tables other_repositories empty_row',
+    defaults=(False,))
 VersionState.__doc__ = """What the database holds, read before any change.
 
 ``version`` is this repository's recorded version or None; ``tables`` every
 table name; ``other_repositories`` the ids of other repositories recorded in
-the version table.
+the version table; ``empty_row`` True when this repository has a row there
+whose version is NULL.
 """
 
 
@@ -151,8 +153,22 @@ def read_version_state(connection):
     rows = connection.execute(sqlalchemy.text(
         'SELECT repository_id, version FROM %s' % repository.VERSION_TABLE))
     versions = {row.repository_id: row.version for row in rows}
+    empty_row = (repository.REPOSITORY_ID in versions and
+                 versions[repository.REPOSITORY_ID] is None)
     version = versions.pop(repository.REPOSITORY_ID, None)
-    return VersionState(version, tables, tuple(sorted(versions)))
+    return VersionState(version, tables, tuple(sorted(versions)), empty_row)
+
+
+def fill_empty_version(connection, version):
+    """Write ``version`` into this repository's row whose version is NULL."""
+    result = connection.execute(sqlalchemy.text(
+        'UPDATE %s SET version = :version WHERE repository_id = :id AND '
+        'version IS NULL' % repository.VERSION_TABLE),
+        {'version': version, 'id': repository.REPOSITORY_ID})
+    if result.rowcount != 1:
+        raise exception.MigrationFailed(
+            'the version row of repository %r changed while it was being '
+            'filled; nothing was written' % repository.REPOSITORY_ID)
 
 
 _SERVER_VERSION_SQL = {'mysql': 'SELECT VERSION()',
