@@ -40,6 +40,21 @@ def _quiet_deprecations():
         yield
 
 
+@contextlib.contextmanager
+def _engine_for(engine_or_url, must_exist=False):
+    """The Engine for one API call. One made here from a URL is disposed of
+    when the call ends, failed or not: no connection outlives the call. An
+    Engine the caller passed in is the caller's to dispose of."""
+    if not isinstance(engine_or_url, sqlalchemy.engine.Engine):
+        masking.register_url(engine_or_url)
+    engine = database.get_engine(engine_or_url, must_exist=must_exist)
+    try:
+        yield engine
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()
+
+
 def parse_version(version):
     """``version`` as an int this repository can migrate to, or an error."""
     if version is None:
@@ -65,6 +80,8 @@ def _check_ownership(engine, state, stamping_allowed):
     inside it; everything it must not do is refused here first.
     """
     target = database.describe(engine)
+    if state.empty_row:
+        raise exception.NotControlled(_empty_row_message(target, state))
     if state.version is not None:
         head = repository.head_version()
         if not INIT_VERSION <= state.version <= head:
@@ -100,6 +117,20 @@ def _check_ownership(engine, state, stamping_allowed):
             'creates the schema' % target)
 
 
+def _empty_row_message(target, state):
+    if state.tables - {repository.VERSION_TABLE}:
+        remedy = ('"db version_control VERSION" fills it in, VERSION being '
+                  'the version its schema is at (%d to %d; the schema is '
+                  'checked first)' % (INIT_VERSION + 1,
+                                      repository.head_version()))
+    else:
+        remedy = ('"db version_control" fills it in at %d, then "db sync" '
+                  'builds the schema' % INIT_VERSION)
+    return ('database %s has a version row for repository %r whose version '
+            'is empty (NULL); %s; or delete that row'
+            % (target, repository.REPOSITORY_ID, remedy))
+
+
 def _read_state(engine):
     connection = database.connect(engine)
     try:
@@ -112,12 +143,12 @@ def _read_state(engine):
 
 def db_version(engine_or_url):
     """The version the database is at. Reads only; never stamps."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    state = _read_state(engine)
-    _check_ownership(engine, state, stamping_allowed=False)
-    with _quiet_deprecations():
-        return int(oslo_migration.db_version(
-            engine, REPOSITORY_PATH, INIT_VERSION))
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        state = _read_state(engine)
+        _check_ownership(engine, state, stamping_allowed=False)
+        with _quiet_deprecations():
+            return int(oslo_migration.db_version(
+                engine, REPOSITORY_PATH, INIT_VERSION))
 
 
 def db_version_control(engine_or_url, version=None,
@@ -134,9 +165,14 @@ def db_version_control(engine_or_url, version=None,
     # NOTE: only an empty database can be stamped at INIT_VERSION; for any
     # other version a SQLite file that is not there yet is an error, not a
     # new empty file.
-    engine = database.get_engine(engine_or_url,
-                                 must_exist=number != INIT_VERSION)
+    with _engine_for(engine_or_url, number != INIT_VERSION) as engine:
+        _version_control(engine, number, lock_timeout, lock_wait, on_wait,
+                         interrupt)
+    return number
 
+
+def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
+                     interrupt):
     def stamp(session):
         state = _read_state_in(session)
         if state.version is not None:
@@ -144,14 +180,19 @@ def db_version_control(engine_or_url, version=None,
                 'database %s is already under version control at %d'
                 % (database.describe(engine), state.version))
         _check_stampable(session, state, number)
-        with _quiet_deprecations():
-            oslo_migration.db_version_control(
-                session.engine, REPOSITORY_PATH, number)
+        if state.empty_row:
+            # NOTE: the row is there, its version NULL: fill it in rather
+            # than insert a second row, which sqlalchemy-migrate refuses.
+            with session.connect() as connection, connection.begin():
+                database.fill_empty_version(connection, number)
+        else:
+            with _quiet_deprecations():
+                oslo_migration.db_version_control(
+                    session.engine, REPOSITORY_PATH, number)
         session.commit()
 
     _locked(engine, stamp, lock_timeout, lock_wait, on_wait, interrupt,
-            'version control')
-    return number
+            'during version control')
 
 
 def _parse_stamp(version):
@@ -162,7 +203,7 @@ def _parse_stamp(version):
 
 def _check_stampable(session, state, number):
     engine = session.base_engine
-    if state.other_repositories:
+    if state.other_repositories and not state.empty_row:
         _check_ownership(engine, state, stamping_allowed=True)
     if 'alembic_version' in state.tables:
         raise exception.ForeignDatabase(
@@ -220,7 +261,13 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     SIGTERM cancel the statement in flight.
     """
     target = parse_version(version)
-    engine = database.get_engine(engine_or_url, must_exist=dry_run)
+    with _engine_for(engine_or_url, must_exist=dry_run) as engine:
+        return _sync(engine, target, lock_timeout, on_step, dry_run,
+                     lock_wait, on_wait, on_discard, interrupt)
+
+
+def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
+          on_wait, on_discard, interrupt):
     runs = []
     warned = set()
 
@@ -325,33 +372,33 @@ def db_history(engine_or_url):
 
     A list of dicts: version, name, description, current.
     """
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    state = _read_state(engine)
-    _check_ownership(engine, state, stamping_allowed=True)
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        state = _read_state(engine)
+        _check_ownership(engine, state, stamping_allowed=True)
     return [dict(entry, current=entry['version'] == state.version)
             for entry in repository.describe_versions()]
 
 
 def db_info(engine_or_url):
     """The database's version with where it lives and what serves it."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    version = db_version(engine)
-    info = database.server_info(engine,
-                                backends.get(engine).server_version_sql)
-    return dict(info, version=version,
-                half_applied=db_half_applied(engine, version),
-                repository_id=repository.REPOSITORY_ID,
-                repository_path=REPOSITORY_PATH)
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        version = db_version(engine)
+        info = database.server_info(engine,
+                                    backends.get(engine).server_version_sql)
+        return dict(info, version=version,
+                    half_applied=db_half_applied(engine, version),
+                    repository_id=repository.REPOSITORY_ID,
+                    repository_path=REPOSITORY_PATH)
 
 
 def db_check(engine_or_url):
     """Compare the live schema with this repository's at its version."""
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    _check_ownership(engine, _read_state(engine), stamping_allowed=False)
-    report = check.check(engine)
-    if not report.ok:
-        report.half_applied = db_half_applied(engine, report.version)
-    return report
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        _check_ownership(engine, _read_state(engine), stamping_allowed=False)
+        report = check.check(engine)
+        if not report.ok:
+            report.half_applied = db_half_applied(engine, report.version)
+        return report
 
 
 def db_half_applied(engine_or_url, version=None):
@@ -360,17 +407,17 @@ def db_half_applied(engine_or_url, version=None):
 
     Only where DDL commits itself can a step be left part-way.
     """
-    engine = database.get_engine(engine_or_url, must_exist=True)
-    backend = backends.get(engine)
-    if backend.transactional_ddl:
-        return None
-    connection = database.connect(engine)
-    try:
-        if version is None:
-            version = database.read_version_state(connection).version
-        found = preflight.half_applied(connection, backend, version)
-    except database.CONNECTION_ERRORS as error:
-        raise database.unreachable(engine, error)
-    finally:
-        connection.close()
+    with _engine_for(engine_or_url, must_exist=True) as engine:
+        backend = backends.get(engine)
+        if backend.transactional_ddl:
+            return None
+        connection = database.connect(engine)
+        try:
+            if version is None:
+                version = database.read_version_state(connection).version
+            found = preflight.half_applied(connection, backend, version)
+        except database.CONNECTION_ERRORS as error:
+            raise database.unreachable(engine, error)
+        finally:
+            connection.close()
     return preflight.half_applied_text(found) if found else None

@@ -34,11 +34,11 @@ class _ArgumentParser(argparse.ArgumentParser):
         sys.exit(EXIT_ERROR)
 
 
-class _MaskingFilter(logging.Filter):
-    def filter(self, record):
-        record.msg = masking.mask(record.getMessage())
-        record.args = None
-        return True
+class _MaskingFormatter(logging.Formatter):
+    """Masks the whole record as printed: message, traceback, stack."""
+
+    def format(self, record):
+        return masking.mask(super().format(record))
 
 
 def _add_format(parser):
@@ -54,9 +54,10 @@ def _build_parser():
                         help='OpenStack-style config file with a [database] '
                         'connection')
     parser.add_argument('--database-connection', metavar='URL',
-                        help='SQLAlchemy URL of the database (overrides the '
-                        'config file; default: sqlite file %s in the current '
-                        'directory)' % config.DEFAULT_SQLITE_FILE)
+                        help='SQLAlchemy URL of the database (overrides %s '
+                        'and the config file; default: sqlite file %s in the '
+                        'current directory)' % (config.ENV_CONNECTION,
+                                                config.DEFAULT_SQLITE_FILE))
     parser.add_argument('--debug', action='store_true',
                         help='show tracebacks and library logs')
     categories = parser.add_subparsers(dest='category', metavar='db',
@@ -123,7 +124,7 @@ def _seconds(text):
 
 
 def _print_json(data):
-    print(json.dumps(data, indent=2, sort_keys=True))
+    print(json.dumps(masking.mask_data(data), indent=2, sort_keys=True))
 
 
 class _Progress(object):
@@ -259,9 +260,16 @@ def _check(args, url, guard):
     return EXIT_OK if report.ok else EXIT_DRIFT
 
 
+# The commands whose whole point is to leave something in the database.
+_KEEPING = (_sync, _version_control)
+
+
 def _configure_output(debug):
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_MaskingFilter())
+    handler.setFormatter(_MaskingFormatter(logging.BASIC_FORMAT))
+    # NOTE: on the handler, not only the root logger: SQLAlchemy gives its
+    # own loggers the level WARNING, and oslo.db sqlalchemy.engine's.
+    handler.setLevel(logging.DEBUG if debug else logging.CRITICAL)
     # NOTE: libraries log advice (oslo.db on driver-less URLs) and, for a
     # failed statement, a traceback (oslo.db's exception filters); every
     # failure reaches the user as our own one line instead.
@@ -271,15 +279,32 @@ def _configure_output(debug):
         warnings.simplefilter('ignore')
 
 
+def _resolve(args):
+    """The database URL, its password registered for masking."""
+    resolved = config.resolve_connection(args.database_connection,
+                                         args.config_file)
+    masking.register_url(resolved.url)
+    if resolved.source == config.DEFAULT:
+        _notice('using the default SQLite database %s'
+                % database.sqlite_path(database.parse_url(resolved.url)))
+    if (args.handler in _KEEPING and not getattr(args, 'dry_run', False) and
+            database.in_memory(resolved.url)):
+        raise exception.ConfigError(
+            'database %s is in memory: db %s would keep nothing; use a '
+            'SQLite file or a database server'
+            % (masking.mask_url(resolved.url), args.command))
+    return resolved.url
+
+
 def main(argv=None):
     args = _build_parser().parse_args(argv)
+    if args.database_connection:
+        masking.register_url(args.database_connection)
     _configure_output(args.debug)
     guard = interrupt.Guard(on_give_up=_gave_up_after_interrupt)
     try:
         with guard.installed():
-            url = config.resolve_connection(args.database_connection,
-                                            args.config_file)
-            return args.handler(args, url, guard) or EXIT_OK
+            return args.handler(args, _resolve(args), guard) or EXIT_OK
     except exception.Interrupted as error:
         _fail(str(error))
         return error.exit_status
@@ -288,11 +313,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         _fail('interrupted')
         return 128 + interrupt.signal.SIGINT
-    except Exception as error:  # noqa: anything else is a bug; say so briefly
+    except Exception as error:  # noqa: reported as one line below
         if args.debug:
             sys.stderr.write(masking.mask(traceback.format_exc()))
-        _fail('unexpected %s: %s (run with --debug for details)'
-              % (type(error).__name__, database.first_line(error)))
+        _fail(_last_resort_message(error))
     return EXIT_ERROR
 
 
@@ -306,6 +330,30 @@ def _gave_up_after_interrupt(guard):
     _fail('interrupted by %s; the run did not stop within %g s of being '
           'cancelled; run db version to see the state it left'
           % (interrupt.signal_name(guard.signal_number), guard.grace))
+
+
+def _last_resort_message(error):
+    """One line for an error that is not one of ours.
+
+    NOTE: an error raised while cleaning up after one of ours (a connection
+    that is lost fails its cleanup too) must not hide it: ours is reported.
+    A driver error a user can act on (permission denied, missing table,
+    lost connection) is said plainly; anything else is a bug.
+    """
+    context = error.__context__
+    while context is not None:
+        if isinstance(context, exception.NovaSchemaError):
+            return str(context)
+        context = context.__context__
+    explained = database.explain(error)
+    if explained:
+        return explained
+    return ('unexpected %s: %s (run with --debug for details)'
+            % (type(error).__name__, database.first_line(error)))
+
+
+def _notice(message):
+    _say(message)
 
 
 def _fail(message):

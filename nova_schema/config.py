@@ -1,4 +1,6 @@
-"""Where the database URL comes from: option, config file, or the default."""
+"""Where the database URL comes from: option, environment, config file, or
+the default."""
+import collections
 import os
 import re
 
@@ -15,36 +17,69 @@ def default_connection():
     return 'sqlite:///' + os.path.abspath(DEFAULT_SQLITE_FILE)
 
 
-def connection_from_file(path):
-    """``[database] connection`` of an OpenStack-style config file."""
+Resolved = collections.namedtuple('Resolved', 'url source')
+Resolved.__doc__ = """The database URL and where it came from: ``source`` is
+one of OPTION, ENVIRONMENT, CONFIG_FILE, DEFAULT."""
+
+OPTION, ENVIRONMENT, CONFIG_FILE, DEFAULT = (
+    'option', 'environment', 'config file', 'default')
+# oslo.config's name for [database] connection in the environment.
+ENV_CONNECTION = 'OS_DATABASE__CONNECTION'
+
+
+def _check_file(path):
     if not os.path.exists(path):
         raise exception.ConfigError('config file %s does not exist' % path)
     if not os.path.isfile(path):
         raise exception.ConfigError('config file %s is not a file' % path)
+
+
+def _from_oslo_config(config_file):
+    """``[database] connection`` as oslo.config resolves it, and where from.
+
+    NOTE: oslo.config reads ``OS_DATABASE__CONNECTION`` from the environment
+    itself (its environment source), ahead of any config file.
+    """
     conf = cfg.ConfigOpts()
     conf.register_opts(db_options.database_opts, group='database')
+    files = [] if config_file is None else [config_file]
     try:
-        conf(args=[], project='nova_schema', default_config_files=[path],
+        conf(args=[], project='nova_schema', default_config_files=files,
              default_config_dirs=[])
         connection = conf.database.connection
+        location = conf.get_location('connection', 'database')
     except (cfg.Error, ValueError) as error:
         raise exception.ConfigError(
-            'cannot read config file %s: %s' % (path, _parse_error(error)))
-    if connection is None or not str(connection).strip():
-        raise exception.ConfigError(
-            'config file %s has no [database] connection' % path)
-    return connection
+            'cannot read config file %s: %s'
+            % (config_file, _parse_error(error)))
+    if location and location.location == cfg.Locations.environment:
+        return connection, ENVIRONMENT
+    return connection, CONFIG_FILE if config_file is not None else DEFAULT
 
 
 def resolve_connection(option_value, config_file):
-    """--database-connection, else the config file's, else the default."""
+    """The URL to use, as a ``Resolved``, and where it comes from.
+
+    oslo.config's precedence: the command line option, else the
+    environment (``OS_DATABASE__CONNECTION``), else the config file's
+    ``[database] connection``, else the default SQLite file.
+    """
     if option_value is not None:
         if not option_value.strip():
             raise exception.ConfigError('--database-connection is empty')
-        return option_value
+        return Resolved(option_value, OPTION)
     if config_file is not None:
-        return connection_from_file(config_file)
-    return default_connection()
+        _check_file(config_file)
+    connection, source = _from_oslo_config(config_file)
+    if source == ENVIRONMENT and not connection.strip():
+        raise exception.ConfigError('%s is empty' % ENV_CONNECTION)
+    if source == CONFIG_FILE and (connection is None or
+                                  not str(connection).strip()):
+        raise exception.ConfigError(
+            'config file %s has no [database] connection' % config_file)
+    if source == DEFAULT:
+        return Resolved(default_connection(), DEFAULT)
+    return Resolved(connection, source)
 
 
 def _parse_error(error):

@@ -1,6 +1,8 @@
 """Engines, connection errors, and what a database says about its version."""
 import collections
 import os
+import re
+from urllib import parse
 
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
@@ -13,23 +15,46 @@ from nova_schema import masking
 from nova_schema import repository
 
 VersionState = collections.namedtuple(
-    'VersionState', 'version tables other_repositories')
+    'VersionState', 'version tables other_repositories empty_row',
+    defaults=(False,))
 VersionState.__doc__ = """What the database holds, read before any change.
 
 ``version`` is this repository's recorded version or None; ``tables`` every
 table name; ``other_repositories`` the ids of other repositories recorded in
-the version table.
+the version table; ``empty_row`` True when this repository has a row there
+whose version is NULL.
 """
 
 
+_ENCODE_HINT = ('; expected a SQLAlchemy URL such as '
+                'mysql+pymysql://user:password@host/nova, with "@", ":", "/" '
+                'and "%" in the user name or password percent-encoded (%40, '
+                '%3A, %2F, %25)')
+
+
 def parse_url(url):
-    try:
+    """``url`` parsed, or DatabaseUnreachable if it is malformed.
+
+    A URL whose password holds a raw '@' parses, but wrongly (part of the
+    password becomes the host): it is refused, as no driver error about
+    that wrong host should ever echo a piece of the password.
+    """
+    if not isinstance(url, str):
         return sa_url.make_url(url)
+    _, password = masking.credentials_by_shape(url)
+    try:
+        parsed = sa_url.make_url(url)
     except (sa_exc.ArgumentError, ValueError) as error:
+        # NOTE: the parser's own words may quote part of the password.
+        detail = (' (%s)' % masking.mask(error)) if password is None else ''
         raise exception.DatabaseUnreachable(
-            'malformed database URL %s (%s); expected a SQLAlchemy URL such '
-            'as mysql+pymysql://user@host/nova'
-            % (masking.mask(url), masking.mask(error)))
+            'malformed database URL %s%s%s'
+            % (masking.mask(url), detail, _ENCODE_HINT))
+    if password is not None and parse.unquote(password) != parsed.password:
+        raise exception.DatabaseUnreachable(
+            'malformed database URL %s: its password holds a raw "@"%s'
+            % (masking.mask(url), _ENCODE_HINT))
+    return parsed
 
 
 def sqlite_path(url):
@@ -38,7 +63,16 @@ def sqlite_path(url):
     if path and url.query.get('uri') in ('true', '1') and \
             path.startswith('file:'):
         path = path[len('file:'):].split('?', 1)[0]
+    if url.query.get('mode') == 'memory':
+        return None
     return None if path in (None, '', ':memory:') else path
+
+
+def in_memory(url):
+    """True if ``url`` names a database that is gone once disconnected."""
+    url = parse_url(url)
+    test = BACKEND_FACTS.get(url.get_backend_name(), {}).get('in_memory')
+    return bool(test and test(url))
 
 
 def get_engine(engine_or_url, must_exist=False):
@@ -68,7 +102,7 @@ def get_engine(engine_or_url, must_exist=False):
     except (sa_exc.ArgumentError, TypeError, ValueError) as error:
         raise exception.DatabaseUnreachable(
             'unusable database URL %s: %s'
-            % (masking.mask_url(url), masking.mask(error)))
+            % (masking.mask_url(url), first_line(error)))
 
 
 def describe(engine):
@@ -85,6 +119,11 @@ def root_cause(error):
 
 
 def first_line(error):
+    """``error`` in one masked line: what ``explain`` says, else its own
+    first line."""
+    explained = explain(error)
+    if explained:
+        return masking.mask(explained)
     lines = str(error).strip().splitlines()
     return masking.mask(lines[0] if lines else type(error).__name__)
 
@@ -115,8 +154,22 @@ def read_version_state(connection):
     rows = connection.execute(sqlalchemy.text(
         'SELECT repository_id, version FROM %s' % repository.VERSION_TABLE))
     versions = {row.repository_id: row.version for row in rows}
+    empty_row = (repository.REPOSITORY_ID in versions and
+                 versions[repository.REPOSITORY_ID] is None)
     version = versions.pop(repository.REPOSITORY_ID, None)
-    return VersionState(version, tables, tuple(sorted(versions)))
+    return VersionState(version, tables, tuple(sorted(versions)), empty_row)
+
+
+def fill_empty_version(connection, version):
+    """Write ``version`` into this repository's row whose version is NULL."""
+    result = connection.execute(sqlalchemy.text(
+        'UPDATE %s SET version = :version WHERE repository_id = :id AND '
+        'version IS NULL' % repository.VERSION_TABLE),
+        {'version': version, 'id': repository.REPOSITORY_ID})
+    if result.rowcount != 1:
+        raise exception.MigrationFailed(
+            'the version row of repository %r changed while it was being '
+            'filled; nothing was written' % repository.REPOSITORY_ID)
 
 
 def server_info(engine, server_version_sql):
@@ -143,4 +196,139 @@ def failed_statement(error):
         if statement:
             return statement
         error = getattr(error, 'inner_exception', None)
+    return None
+
+
+# -- What a driver's error means ----------------------------------------------
+
+PERMISSION, NO_TABLE, LOST_CONNECTION = (
+    'permission', 'no table', 'lost connection')
+
+# NOTE: every per-backend fact of this module, in this one dict (each entry
+# moves to its backend's module in nova_schema/backends/ later). ``explain``
+# looks an error up in every entry by what it carries, never by the
+# backend's name: ``error_numbers`` by a MySQL/MariaDB error number
+# (PyMySQL: ``error.args[0]``), ``sqlstates`` by a SQLSTATE code (psycopg2:
+# ``error.pgcode``), ``messages`` by a fragment of the first line (sqlite3
+# has no codes for these, nor has psycopg2 once the connection is gone).
+BACKEND_FACTS = {
+    'mysql': {
+        'error_numbers': {
+            1044: PERMISSION,       # ER_DBACCESS_DENIED_ERROR
+            1142: PERMISSION,       # ER_TABLEACCESS_DENIED_ERROR
+            1143: PERMISSION,       # ER_COLUMNACCESS_DENIED_ERROR
+            1227: PERMISSION,       # ER_SPECIFIC_ACCESS_DENIED_ERROR
+            1051: NO_TABLE,         # ER_BAD_TABLE_ERROR (DROP TABLE)
+            1146: NO_TABLE,         # ER_NO_SUCH_TABLE
+            1927: LOST_CONNECTION,  # ER_CONNECTION_KILLED
+            2006: LOST_CONNECTION,  # CR_SERVER_GONE_ERROR
+            2013: LOST_CONNECTION,  # CR_SERVER_LOST
+            2055: LOST_CONNECTION,  # CR_SERVER_LOST_EXTENDED
+            4031: LOST_CONNECTION,  # ER_CLIENT_INTERACTION_TIMEOUT
+        },
+    },
+    'postgresql': {
+        'sqlstates': {
+            '42501': PERMISSION,    # insufficient_privilege
+            '42P01': NO_TABLE,      # undefined_table
+            '08003': LOST_CONNECTION,  # connection_does_not_exist
+            '08006': LOST_CONNECTION,  # connection_failure
+            '57P01': LOST_CONNECTION,  # admin_shutdown
+            '57P02': LOST_CONNECTION,  # crash_shutdown
+        },
+        # libpq's and psycopg2's own messages: no SQLSTATE.
+        'messages': (
+            ('server closed the connection unexpectedly', LOST_CONNECTION),
+            ('terminating connection', LOST_CONNECTION),
+            ('connection already closed', LOST_CONNECTION),
+            ('could not receive data from server', LOST_CONNECTION),
+            ('could not send data to server', LOST_CONNECTION),
+        ),
+    },
+    'sqlite': {
+        'messages': (
+            ('attempt to write a readonly database', PERMISSION),
+            ('no such table', NO_TABLE),
+        ),
+        'in_memory': lambda url: sqlite_path(url) is None,
+    },
+}
+
+# The table a NO_TABLE message names: Table 'db.name' doesn't exist (MySQL),
+# relation "name" does not exist (PostgreSQL), no such table: name (SQLite).
+_TABLE_NAME = re.compile(
+    r'''(?i)\b(?:table|relation):?\s+['"`]?(?:[\w$]+\.)?([\w$]+)''')
+
+
+def _driver_message(error):
+    """The first line of what the driver said, without MySQL's number."""
+    args = getattr(error, 'args', ())
+    if len(args) > 1 and isinstance(args[0], int):
+        text = str(args[1])
+    else:
+        text = str(error)
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
+
+
+def _kind(error):
+    """PERMISSION, NO_TABLE, LOST_CONNECTION or None, for one error."""
+    if isinstance(error, sa_exc.NoSuchTableError):
+        return NO_TABLE
+    args = getattr(error, 'args', ())
+    number = args[0] if args and isinstance(args[0], int) else None
+    sqlstate = getattr(error, 'pgcode', None)
+    message = _driver_message(error)
+    for facts in BACKEND_FACTS.values():
+        kind = facts.get('error_numbers', {}).get(number)
+        if sqlstate:
+            kind = kind or facts.get('sqlstates', {}).get(sqlstate)
+        for fragment, fragment_kind in facts.get('messages', ()):
+            if not kind and fragment in message:
+                kind = fragment_kind
+        if kind:
+            return kind
+    # NOTE: SQLAlchemy marks an error its dialect recognised as a
+    # disconnect, whatever the driver said.
+    if getattr(error, 'connection_invalidated', False):
+        return LOST_CONNECTION
+    return None
+
+
+def _chain(error):
+    """``error`` and the errors under it, innermost first."""
+    chain = []
+    while isinstance(error, BaseException) and error not in chain:
+        chain.append(error)
+        error = next((inner for inner in (
+            getattr(error, 'inner_exception', None),
+            getattr(error, 'orig', None), error.__cause__)
+            if isinstance(inner, BaseException)), None)
+    return chain[::-1]
+
+
+def explain(error):
+    """A short phrase for a driver error a user can act on, or None.
+
+    "permission denied: ...", "table X does not exist", "lost connection to
+    the database server (...)"; None for anything else.
+    """
+    for candidate in _chain(error):
+        kind = _kind(candidate)
+        if kind is None:
+            continue
+        message = _driver_message(candidate)
+        if kind == PERMISSION:
+            if 'permission denied' in message.lower():
+                return message
+            return 'permission denied: %s' % message
+        if kind == NO_TABLE:
+            if isinstance(candidate, sa_exc.NoSuchTableError):
+                # NOTE: raised by reflection; its message is the name.
+                return 'table %s does not exist' % message
+            name = _TABLE_NAME.search(message)
+            if name:
+                return 'table %s does not exist' % name.group(1)
+            return 'a table does not exist: %s' % message
+        return 'lost connection to the database server (%s)' % message
     return None

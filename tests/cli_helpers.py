@@ -37,8 +37,16 @@ SUBPROCESS_TIMEOUT = 120
 Result = collections.namedtuple('Result', 'status out err')
 
 
-def run_cli(argv):
+# oslo.config's environment variable for [database] connection: unset for
+# every command a test runs, unless the test sets it.
+ENV_CONNECTION = 'OS_DATABASE__CONNECTION'
+
+
+def run_cli(argv, connection_env=None):
     """``nova_schema.cli.main(argv)`` here, with its output captured.
+
+    ``connection_env`` is the value of OS_DATABASE__CONNECTION for the run
+    (unset by default, whatever this process's environment holds).
 
     main() reconfigures the root logger and the warning filters for the
     process; both are put back afterwards so one test cannot leak into the
@@ -58,7 +66,8 @@ def run_cli(argv):
     event.listen(sqlalchemy.engine.Engine, 'engine_connect', connected)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(out), \
-                contextlib.redirect_stderr(err):
+                contextlib.redirect_stderr(err), \
+                fixtures.EnvironmentVariable(ENV_CONNECTION, connection_env):
             try:
                 status = cli.main(list(argv))
             except SystemExit as exit:
@@ -80,6 +89,7 @@ def child_environment(**overrides):
     """
     env = dict(os.environ)
     env.pop('PYTHONWARNINGS', None)
+    env.pop(ENV_CONNECTION, None)
     env.update(overrides)
     return env
 

@@ -110,12 +110,14 @@ setup_postgresql() {
     # provisioning creates each test database as this role (so the role
     # owns it and may drop it), and before dropping it terminates only
     # sessions of current_user, which PostgreSQL >= 9.2 allows a role to do
-    # without superuser. Privileges granted to the role elsewhere are kept.
+    # without superuser. CREATEROLE lets a test make a role that does not
+    # own the tables (tests/functional/test_driver_errors.py). Privileges
+    # granted to the role elsewhere are kept.
     pg_admin <<EOF
 SELECT 'CREATE ROLE $DB_USER'
     WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER')
 \gexec
-ALTER ROLE $DB_USER WITH LOGIN CREATEDB PASSWORD '$DB_PW';
+ALTER ROLE $DB_USER WITH LOGIN CREATEDB CREATEROLE PASSWORD '$DB_PW';
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER'
     WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')
 \gexec

@@ -4,6 +4,7 @@ Most tests call ``nova_schema.cli.main`` in this process; a few start the
 installed console script to prove the entry point works.
 """
 import os
+import re
 import sqlite3
 
 import fixtures
@@ -12,6 +13,7 @@ import testtools
 from tests import base
 from tests import cli_helpers as helpers
 from tests.cli_helpers import CLI_PROG
+from tests.cli_helpers import EXIT_ERROR
 
 HEAD_TABLES = ['compute_nodes', 'migrate_version', 'services',
                'shadow_compute_nodes', 'shadow_services']
@@ -230,24 +232,190 @@ class TestConnection(CliTestCase):
         self.assertEqual(233, recorded_version(self.path))
         self.assertFalse(os.path.exists(from_file))
 
+    def assertSucceedsOnDefault(self, result, path, *patterns):
+        """``assertSucceeds``, with the one notice naming the default file."""
+        self.assertEqual(
+            '%s: using the default SQLite database %s\n' % (CLI_PROG, path),
+            result.err)
+        self.assertSucceeds(result._replace(err=''), *patterns)
+
     def test_default_is_nova_schema_sqlite_in_cwd(self):
         cwd = self.useFixture(fixtures.TempDir()).path
         default = os.path.join(cwd, 'nova_schema.sqlite')
-        self.assertSucceeds(helpers.run_script(['db', 'sync'], cwd=cwd),
-                            STEP_231_232, STEP_232_233)
+        self.assertSucceedsOnDefault(
+            helpers.run_script(['db', 'sync'], cwd=cwd), default,
+            STEP_231_232, STEP_232_233)
         self.assertEqual(233, recorded_version(default))
-        self.assertSucceeds(helpers.run_script(['db', 'version'], cwd=cwd),
-                            r'^233$')
+        self.assertSucceedsOnDefault(
+            helpers.run_script(['db', 'version'], cwd=cwd), default,
+            r'^233$')
         self.assertEqual(['nova_schema.sqlite'], os.listdir(cwd))
 
     def test_default_is_in_cwd_in_process_too(self):
         cwd = self.useFixture(fixtures.TempDir()).path
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(cwd)
-        self.assertSucceeds(helpers.run_cli(['db', 'sync']), STEP_231_232,
+        default = os.path.join(cwd, 'nova_schema.sqlite')
+        self.assertSucceedsOnDefault(helpers.run_cli(['db', 'sync']),
+                                     default, STEP_231_232, STEP_232_233)
+        self.assertEqual(233, recorded_version(default))
+
+
+class TestConnectionSources(CliTestCase):
+    """oslo.config's precedence: option, environment, config file, default.
+    """
+
+    def other_file_url(self, name):
+        path = os.path.join(self.db.directory, name)
+        return path, 'sqlite:///' + path
+
+    def write_config(self, url):
+        path = os.path.join(self.db.directory, 'nova.conf')
+        with open(path, 'w') as config:
+            config.write('[database]\nconnection = %s\n' % url)
+        return path
+
+    def test_environment_variable(self):
+        result = helpers.run_cli(['db', 'sync'], connection_env=self.url)
+        self.assertSucceeds(result, STEP_231_232, STEP_232_233)
+        self.assertEqual(233, recorded_version(self.path))
+
+    def test_environment_overrides_config_file(self):
+        from_file, file_url = self.other_file_url('from_file.sqlite')
+        config = self.write_config(file_url)
+        result = helpers.run_cli(['--config-file', config, 'db', 'sync'],
+                                 connection_env=self.url)
+        self.assertSucceeds(result, STEP_231_232, STEP_232_233)
+        self.assertEqual(233, recorded_version(self.path))
+        self.assertFalse(os.path.exists(from_file))
+
+    def test_option_overrides_environment(self):
+        from_env, env_url = self.other_file_url('from_env.sqlite')
+        result = helpers.run_cli(
+            ['--database-connection', self.url, 'db', 'sync'],
+            connection_env=env_url)
+        self.assertSucceeds(result, STEP_231_232, STEP_232_233)
+        self.assertEqual(233, recorded_version(self.path))
+        self.assertFalse(os.path.exists(from_env))
+
+    def test_empty_environment_variable(self):
+        for value in ('', '  '):
+            self.assertRefused(
+                helpers.run_cli(['db', 'sync'], connection_env=value),
+                'OS_DATABASE__CONNECTION is empty')
+
+    def test_environment_variable_in_the_console_script(self):
+        cwd = self.useFixture(fixtures.TempDir()).path
+        env = helpers.child_environment(OS_DATABASE__CONNECTION=self.url)
+        self.assertSucceeds(helpers.run_script(['db', 'sync'], cwd=cwd,
+                                               env=env),
+                            STEP_231_232, STEP_232_233)
+        self.assertEqual(233, recorded_version(self.path))
+        self.assertEqual([], os.listdir(cwd))
+
+
+class TestDefaultDatabaseNotice(CliTestCase):
+    """Without a connection, every command names the file it uses."""
+
+    COMMANDS = (['db', 'sync'], ['db', 'version'],
+                ['db', 'version', '--verbose'],
+                ['db', 'version', '--format', 'json'], ['db', 'history'],
+                ['db', 'check'], ['db', 'check', '--format', 'json'],
+                ['db', 'sync', '--dry-run'], ['db', 'sync', '233'],
+                ['db', 'sync', '999'], ['db', 'version_control'])
+
+    def setUp(self):
+        super().setUp()
+        cwd = self.useFixture(fixtures.TempDir()).path
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(cwd)
+        self.default = os.path.join(cwd, 'nova_schema.sqlite')
+        self.notice = ('%s: using the default SQLite database %s\n'
+                       % (CLI_PROG, self.default))
+
+    def test_every_command_names_the_file(self):
+        # The same commands on a twin file given explicitly: the notice must
+        # be the only difference, exit status included.
+        twin_dir = self.useFixture(fixtures.TempDir()).path
+        twin = 'sqlite:///' + os.path.join(twin_dir, 'nova_schema.sqlite')
+
+        def normal(text):
+            text = text.replace(twin_dir, os.path.dirname(self.default))
+            return re.sub(r'\d+\.\d\d s', 'N s', text)
+
+        for argv in self.COMMANDS:
+            given = helpers.run_cli(['--database-connection', twin] + argv)
+            default = helpers.run_cli(argv)
+            self.assertEqual(
+                (given.status, normal(given.out),
+                 self.notice + normal(given.err)),
+                (default.status, normal(default.out), default.err), argv)
+        self.assertEqual(233, recorded_version(self.default))
+
+    def test_refusals_still_one_error_line_after_the_notice(self):
+        result = helpers.run_cli(['db', 'version'])
+        self.assertEqual(EXIT_ERROR, result.status)
+        self.assertEqual(
+            [self.notice.rstrip('\n'),
+             '%s: error: no SQLite database at %s; db sync creates one'
+             % (CLI_PROG, self.default)], result.err.splitlines())
+
+    def test_no_notice_when_a_connection_is_given(self):
+        config = os.path.join(self.db.directory, 'nova.conf')
+        with open(config, 'w') as conf:
+            conf.write('[database]\nconnection = %s\n' % self.url)
+        for argv, env in ((['--database-connection', self.url], None),
+                          (['--config-file', config], None),
+                          ([], self.url)):
+            result = helpers.run_cli(argv + ['db', 'sync'],
+                                     connection_env=env)
+            self.assertEqual(0, result.status, result)
+            self.assertEqual('', result.err)
+        self.assertFalse(os.path.exists(self.default))
+
+
+class TestInMemoryDatabase(CliTestCase):
+
+    IN_MEMORY = ('sqlite://', 'sqlite:///:memory:',
+                 'sqlite:///file::memory:?uri=true',
+                 'sqlite:///file:nova?mode=memory&uri=true')
+
+    def test_sync_and_version_control_are_refused(self):
+        for url in self.IN_MEMORY:
+            for argv in (['db', 'sync'], ['db', 'sync', '232'],
+                         ['db', 'version_control'],
+                         ['db', 'version_control', '231']):
+                self.assertRefused(self.cli(*argv, url=url),
+                                   'is in memory: db %s would keep nothing'
+                                   % argv[1])
+
+    def test_also_from_environment_and_config_file(self):
+        config = os.path.join(self.db.directory, 'nova.conf')
+        with open(config, 'w') as conf:
+            conf.write('[database]\nconnection = sqlite://\n')
+        self.assertRefused(helpers.run_cli(['--config-file', config, 'db',
+                                            'sync']), 'is in memory')
+        self.assertRefused(helpers.run_cli(['db', 'sync'],
+                                           connection_env='sqlite://'),
+                           'is in memory')
+
+    def test_dry_run_is_not_refused(self):
+        # A dry run keeps nothing anyway: on an empty database in memory it
+        # shows every statement of a first sync.
+        result = self.cli('db', 'sync', '--dry-run', url='sqlite://')
+        self.assertEqual((0, ''), (result.status, result.err), result)
+        self.assertEqual(
+            ['-- version control at 231',
+             '-- 231 -> 232 %s' % helpers.STEP_232,
+             '-- 232 -> 233 %s' % helpers.STEP_233],
+            [line for line in result.out.splitlines()
+             if line.startswith('--')])
+
+    def test_file_uri_is_not_in_memory(self):
+        uri = 'sqlite:///file:%s?mode=rwc&uri=true' % self.path
+        self.assertSucceeds(self.cli('db', 'sync', url=uri), STEP_231_232,
                             STEP_232_233)
-        self.assertEqual(233, recorded_version(
-            os.path.join(cwd, 'nova_schema.sqlite')))
+        self.assertEqual(233, recorded_version(self.path))
 
 
 class TestConsoleScript(CliTestCase):

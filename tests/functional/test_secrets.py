@@ -1,0 +1,224 @@
+"""No password is ever printed, whatever characters it holds.
+
+Each password of ``NASTY_PASSWORDS`` goes into a database URL, percent-encoded
+and as typed, and through the real command line (in this process): on
+MySQL and PostgreSQL against the test's own database (a user with that very
+password on MySQL; PostgreSQL trusts 127.0.0.1, so any password connects),
+with a wrong password and with an unreachable port; on SQLite, which refuses
+a URL with a password and quotes the URL back. Neither the password nor any
+of its encodings may appear on stdout or stderr, in text or JSON output, in
+``--debug`` output, in library log lines or in tracebacks.
+"""
+import logging
+import os
+import random
+import string
+from urllib import parse
+
+import fixtures
+from oslo_db.sqlalchemy import test_fixtures
+import sqlalchemy
+import testtools
+
+from nova_schema import masking
+from tests import base
+from tests import cli_helpers
+from tests.functional import command_base
+from tests.unit.test_masking import NASTY_PASSWORDS
+from tests.unit.test_masking import password_forms
+
+# A raw '@' in the password makes the URL ambiguous; it is refused.
+AMBIGUOUS = {password for password in NASTY_PASSWORDS if '@' in password}
+MALFORMED = 'malformed database URL'
+
+COMMANDS = (['db', 'sync'], ['db', 'version', '--verbose'],
+            ['db', 'version', '--format', 'json'], ['db', 'check'],
+            ['db', 'check', '--format', 'json'],
+            ['db', 'sync', '--dry-run', '--format', 'json'],
+            ['--debug', 'db', 'version', '--verbose'],
+            ['--debug', 'db', 'check'])
+
+
+class SecretChecks(object):
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(masking.forget_passwords)
+        self.build(233)
+        self.parts = sqlalchemy.engine.make_url(self.url)
+
+    def url_for(self, password, encoded=True, **parts):
+        """This database's URL with ``password``, as typed or encoded."""
+        parts = dict({'user': self.user(), 'host': self.parts.host,
+                      'port': self.parts.port,
+                      'database': self.parts.database}, **parts)
+        text = parse.quote(password, safe='') if encoded else password
+        return '%s://%s:%s@%s%s/%s' % (
+            self.parts.drivername, parts['user'], text, parts['host'],
+            ':%d' % parts['port'] if parts['port'] else '',
+            parts['database'])
+
+    def cli(self, url, *argv):
+        result = cli_helpers.run_cli(['--database-connection', url]
+                                     + list(argv))
+        self.addDetail('%s (%d)' % (' '.join(argv), len(self.getDetails())),
+                       testtools.content.text_content(repr(result)))
+        return result
+
+    def assertHidden(self, password, result):
+        output = result.out + result.err
+        for form in password_forms(password):
+            self.assertNotIn(form, output, 'password %r' % password)
+
+    def assertRefusedAsMalformed(self, result):
+        self.assertEqual(2, result.status, result)
+        self.assertIn(MALFORMED, result.err)
+
+    def test_password_as_typed_and_encoded(self):
+        for password in NASTY_PASSWORDS:
+            self.use_password(password)
+            for encoded in (True, False):
+                url = self.url_for(password, encoded)
+                for argv in COMMANDS:
+                    result = self.cli(url, *argv)
+                    self.assertHidden(password, result)
+                    if not encoded and password in AMBIGUOUS:
+                        self.assertRefusedAsMalformed(result)
+                    elif self.connects(password):
+                        self.assertConnected(result, argv)
+
+    def test_unreachable_and_wrong_password(self):
+        for password in NASTY_PASSWORDS:
+            for url in (self.url_for(password, port=1),
+                        self.url_for(password, user='openstack_citest')):
+                for argv in (['db', 'version'], ['--debug', 'db', 'check']):
+                    result = self.cli(url, *argv)
+                    self.assertHidden(password, result)
+
+    def test_config_file_and_environment(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        for password in NASTY_PASSWORDS:
+            self.use_password(password)
+            for encoded in (True, False):
+                url = self.url_for(password, encoded)
+                config = os.path.join(directory, 'nova.conf')
+                with open(config, 'w') as conf:
+                    conf.write('[database]\nconnection = %s\n' % url)
+                for argv, env in ((['--config-file', config], None),
+                                  (['--debug'], url)):
+                    result = cli_helpers.run_cli(
+                        argv + ['db', 'version', '--verbose'],
+                        connection_env=env)
+                    self.assertHidden(password, result)
+
+
+class ServerSecretChecks(SecretChecks):
+
+    def connects(self, password):
+        return True
+
+    def assertConnected(self, result, argv):
+        self.assertEqual(0, result.status, result)
+
+    def test_library_log_lines_and_tracebacks(self):
+        # A library that logs the URL it was given and fails with it in its
+        # message, as drivers do: what --debug shows stays masked.
+        password = 'p@ss:w/rd%40 x'
+        self.use_password(password)
+        url = self.url_for(password)
+        raw = self.url_for(password, encoded=False)
+        logger = logging.getLogger('some.driver')
+
+        def fail(*args, **kwargs):
+            logger.warning('connecting to %s', url)
+            try:
+                raise ValueError('bad URL %s' % raw)
+            except ValueError:
+                logger.exception('driver failed on %s', password)
+            raise RuntimeError('cannot use %s (password %s)'
+                               % (url, password))
+
+        self.useFixture(fixtures.MonkeyPatch('nova_schema.check.check',
+                                             fail))
+        for argv in (['db', 'check'], ['--debug', 'db', 'check']):
+            result = self.cli(url, *argv)
+            self.assertEqual(2, result.status)
+            self.assertHidden(password, result)
+        self.assertIn('Traceback', result.err)
+        self.assertIn('connecting to ', result.err)
+
+
+class TestSecretsSQLite(SecretChecks, command_base.CommandChecks,
+                        base.DatabaseTestMixin,
+                        test_fixtures.OpportunisticDBTestMixin,
+                        testtools.TestCase):
+    """SQLite refuses a URL with a password, and quotes the URL back."""
+
+    def user(self):
+        return 'nova'
+
+    def connects(self, password):
+        return True
+
+    def use_password(self, password):
+        pass
+
+    def url_for(self, password, encoded=True, port=None, user='nova'):
+        text = parse.quote(password, safe='') if encoded else password
+        path = self.parts.database
+        if port:
+            path = '/nonexistent-%d/nova.sqlite' % os.getpid()
+        return 'sqlite://%s:%s@/%s' % (user, text, path)
+
+    def assertConnected(self, result, argv):
+        self.assertEqual(2, result.status, result)
+        self.assertIn('Invalid SQLite URL: sqlite://nova:***@//', result.err)
+
+
+class TestSecretsMySQL(ServerSecretChecks, command_base.CommandChecks,
+                       base.DatabaseTestMixin,
+                       test_fixtures.OpportunisticDBTestMixin,
+                       testtools.TestCase):
+    """A user of its own whose password is each of the nasty ones."""
+
+    FIXTURE = test_fixtures.MySQLOpportunisticFixture
+
+    def setUp(self):
+        super().setUp()
+        self.name = 'nsx_' + ''.join(random.choice(string.ascii_lowercase)
+                                     for _ in range(8))
+        for host in ('%', 'localhost'):
+            self.execute("CREATE USER '%s'@'%s'" % (self.name, host),
+                         "GRANT ALL ON `%s`.* TO '%s'@'%s'"
+                         % (self.parts.database, self.name, host))
+            self.addCleanup(self.execute,
+                            "DROP USER '%s'@'%s'" % (self.name, host))
+
+    def user(self):
+        return self.name
+
+    def connects(self, password):
+        # NOTE: PyMySQL sends a password encoded in latin-1, which never
+        # matches what the server hashed for a non-ASCII one.
+        return password.isascii()
+
+    def use_password(self, password):
+        with self.engine.begin() as conn:
+            for host in ('%', 'localhost'):
+                conn.execute(sqlalchemy.text(
+                    "ALTER USER '%s'@'%s' IDENTIFIED BY :password"
+                    % (self.name, host)), {'password': password})
+
+
+class TestSecretsPostgreSQL(ServerSecretChecks, command_base.CommandChecks,
+                            base.DatabaseTestMixin,
+                            test_fixtures.OpportunisticDBTestMixin,
+                            testtools.TestCase):
+    # NOTE: the local server trusts 127.0.0.1: any password connects.
+    FIXTURE = test_fixtures.PostgresqlOpportunisticFixture
+
+    def user(self):
+        return self.parts.username
+
+    def use_password(self, password):
+        pass
