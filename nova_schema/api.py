@@ -302,6 +302,20 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
                    interrupt, doing, dry_run)
 
 
+def with_migration_lock(engine_or_url, work, lock_timeout=DEFAULT_LOCK_TIMEOUT,
+                        lock_wait=DEFAULT_LOCK_WAIT, on_wait=None,
+                        doing='during the locked work'):
+    """``work(session)`` under db sync's migration lock, with its bounded
+    lock waits; for tools that migrate by other means (manage.py).
+
+    ``session.engine`` is what the work must use; on PostgreSQL and SQLite
+    it defers every commit to ``session.commit()``.
+    """
+    with _engine_for(engine_or_url) as engine:
+        return _locked(engine, work, lock_timeout, lock_wait, on_wait, None,
+                       doing)
+
+
 def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
             doing, dry_run=False):
     """``work(session)`` under the migration lock, retried while a lock is

@@ -70,9 +70,8 @@ def sqlite_path(url):
 
 def in_memory(url):
     """True if ``url`` names a database that is gone once disconnected."""
-    url = parse_url(url)
-    test = BACKEND_FACTS.get(url.get_backend_name(), {}).get('in_memory')
-    return bool(test and test(url))
+    from nova_schema import backends
+    return backends.in_memory(parse_url(url))
 
 
 def get_engine(engine_or_url, must_exist=False):
@@ -204,56 +203,6 @@ def failed_statement(error):
 PERMISSION, NO_TABLE, LOST_CONNECTION = (
     'permission', 'no table', 'lost connection')
 
-# NOTE: every per-backend fact of this module, in this one dict (each entry
-# moves to its backend's module in nova_schema/backends/ later). ``explain``
-# looks an error up in every entry by what it carries, never by the
-# backend's name: ``error_numbers`` by a MySQL/MariaDB error number
-# (PyMySQL: ``error.args[0]``), ``sqlstates`` by a SQLSTATE code (psycopg2:
-# ``error.pgcode``), ``messages`` by a fragment of the first line (sqlite3
-# has no codes for these, nor has psycopg2 once the connection is gone).
-BACKEND_FACTS = {
-    'mysql': {
-        'error_numbers': {
-            1044: PERMISSION,       # ER_DBACCESS_DENIED_ERROR
-            1142: PERMISSION,       # ER_TABLEACCESS_DENIED_ERROR
-            1143: PERMISSION,       # ER_COLUMNACCESS_DENIED_ERROR
-            1227: PERMISSION,       # ER_SPECIFIC_ACCESS_DENIED_ERROR
-            1051: NO_TABLE,         # ER_BAD_TABLE_ERROR (DROP TABLE)
-            1146: NO_TABLE,         # ER_NO_SUCH_TABLE
-            1927: LOST_CONNECTION,  # ER_CONNECTION_KILLED
-            2006: LOST_CONNECTION,  # CR_SERVER_GONE_ERROR
-            2013: LOST_CONNECTION,  # CR_SERVER_LOST
-            2055: LOST_CONNECTION,  # CR_SERVER_LOST_EXTENDED
-            4031: LOST_CONNECTION,  # ER_CLIENT_INTERACTION_TIMEOUT
-        },
-    },
-    'postgresql': {
-        'sqlstates': {
-            '42501': PERMISSION,    # insufficient_privilege
-            '42P01': NO_TABLE,      # undefined_table
-            '08003': LOST_CONNECTION,  # connection_does_not_exist
-            '08006': LOST_CONNECTION,  # connection_failure
-            '57P01': LOST_CONNECTION,  # admin_shutdown
-            '57P02': LOST_CONNECTION,  # crash_shutdown
-        },
-        # libpq's and psycopg2's own messages: no SQLSTATE.
-        'messages': (
-            ('server closed the connection unexpectedly', LOST_CONNECTION),
-            ('terminating connection', LOST_CONNECTION),
-            ('connection already closed', LOST_CONNECTION),
-            ('could not receive data from server', LOST_CONNECTION),
-            ('could not send data to server', LOST_CONNECTION),
-        ),
-    },
-    'sqlite': {
-        'messages': (
-            ('attempt to write a readonly database', PERMISSION),
-            ('no such table', NO_TABLE),
-        ),
-        'in_memory': lambda url: sqlite_path(url) is None,
-    },
-}
-
 # The table a NO_TABLE message names: Table 'db.name' doesn't exist (MySQL),
 # relation "name" does not exist (PostgreSQL), no such table: name (SQLite).
 _TABLE_NAME = re.compile(
@@ -279,11 +228,15 @@ def _kind(error):
     number = args[0] if args and isinstance(args[0], int) else None
     sqlstate = getattr(error, 'pgcode', None)
     message = _driver_message(error)
-    for facts in BACKEND_FACTS.values():
-        kind = facts.get('error_numbers', {}).get(number)
+    # NOTE: looked up in every backend's facts by what the error carries
+    # (a MySQL error number, a SQLSTATE, a message fragment), never by the
+    # backend's name.
+    from nova_schema import backends
+    for backend in backends.all_classes():
+        kind = backend.error_numbers.get(number)
         if sqlstate:
-            kind = kind or facts.get('sqlstates', {}).get(sqlstate)
-        for fragment, fragment_kind in facts.get('messages', ()):
+            kind = kind or backend.sqlstates.get(sqlstate)
+        for fragment, fragment_kind in backend.error_messages:
             if not kind and fragment in message:
                 kind = fragment_kind
         if kind:

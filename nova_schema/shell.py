@@ -12,10 +12,14 @@ import io
 import sys
 
 from nova_schema import compat
+from nova_schema import exception
 from nova_schema import masking
 from nova_schema import repository
 
 EXIT_ERROR = 2
+# The commands that change the database: they run under db sync's lock.
+CHANGING_COMMANDS = ('upgrade', 'downgrade', 'version_control',
+                     'drop_version_control', 'test')
 
 
 class Refused(Exception):
@@ -73,7 +77,7 @@ def prepare(argv):
     return argv
 
 
-def _run(argv):
+def _run(argv, **defaults):
     """Run migrate's shell; return (exit status, stdout, stderr)."""
     from migrate.versioning.shell import main as migrate_main
     out, err = io.StringIO(), io.StringIO()
@@ -81,7 +85,7 @@ def _run(argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             migrate_main(argv, debug='False',
-                         repository=repository.REPOSITORY_PATH)
+                         repository=repository.REPOSITORY_PATH, **defaults)
         except SystemExit as exit:
             status = exit.code if isinstance(exit.code, int) else EXIT_ERROR
         except Exception as error:  # noqa: reported as one line below
@@ -91,6 +95,42 @@ def _run(argv):
                                      lines[0] if lines else ''),
                   file=sys.stderr)
     return status, out.getvalue(), err.getvalue()
+
+
+def _url_argument(arguments):
+    """(URL, arguments less it) of a command that takes a URL first."""
+    for index, argument in enumerate(arguments):
+        if argument.startswith('--url='):
+            return argument[len('--url='):], (arguments[:index] +
+                                              arguments[index + 1:])
+    for index, argument in enumerate(arguments):
+        if not argument.startswith('-'):
+            return argument, arguments[:index] + arguments[index + 1:]
+    return None, arguments
+
+
+def _run_locked(argv):
+    """Run a command that changes the database under db sync's lock.
+
+    NOTE: migrate's shell takes default keyword arguments: given ``url``
+    as the lock session's Engine (and the URL taken out of the command
+    line), its api function runs on that Engine, which it does not dispose
+    of. So manage.py and nova-schema-manage never migrate at once, and on
+    PostgreSQL and SQLite the command is one transaction too.
+    """
+    from nova_schema import api
+    url, arguments = _url_argument(argv[1:])
+    if url is None:
+        return _run(argv)
+    outcome = []
+
+    def work(session):
+        outcome.append(_run([argv[0]] + arguments, url=session.engine))
+        if outcome[-1][0] == 0:
+            session.commit()
+
+    api.with_migration_lock(url, work, doing='during manage.py %s' % argv[0])
+    return outcome[-1]
 
 
 def _one_line(err):
@@ -105,9 +145,15 @@ def main(argv=None):
     compat.install_getargspec()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        status, out, err = _run(prepare(argv))
+        argv = prepare(argv)
+        if argv and argv[0] in CHANGING_COMMANDS:
+            status, out, err = _run_locked(argv)
+        else:
+            status, out, err = _run(argv)
     except Refused as refusal:
         status, out, err = EXIT_ERROR, '', 'error: %s' % refusal
+    except exception.NovaSchemaError as error:
+        status, out, err = EXIT_ERROR, '', 'error: %s' % error
     except Exception as error:  # noqa: e.g. an unreadable database
         status, out, err = EXIT_ERROR, '', 'error: %s: %s' % (
             type(error).__name__, (str(error).strip().splitlines() or

@@ -25,6 +25,16 @@ def backend_class(name):
             % (name, ', '.join(NAMES)))
 
 
+def all_classes():
+    return [_BACKENDS[name] for name in NAMES]
+
+
+def in_memory(url):
+    """True if ``url`` names a database gone once disconnected."""
+    backend = _BACKENDS.get(url.get_backend_name())
+    return bool(backend and backend.in_memory(url))
+
+
 def local_file(url):
     """The file a URL's database lives in, for a backend without a
     server (None otherwise, and for an in-memory database)."""

@@ -35,6 +35,18 @@ class Backend(object):
     def __init__(self, engine):
         self.engine = engine
 
+    # What driver errors mean (see database.explain): error number, SQLSTATE
+    # or message fragment -> database.PERMISSION, NO_TABLE or
+    # LOST_CONNECTION.
+    error_numbers = {}
+    sqlstates = {}
+    error_messages = ()
+
+    @staticmethod
+    def in_memory(url):
+        """``url`` names a database that is gone once disconnected."""
+        return False
+
     @staticmethod
     def local_file(url):
         """The file ``url``'s database lives in, if it is a file."""

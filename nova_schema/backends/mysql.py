@@ -15,6 +15,7 @@ import re
 import sqlalchemy
 
 from nova_schema.backends import base
+from nova_schema import database
 
 LOCK_NAME = 'nova_schema.migrate'
 
@@ -108,6 +109,19 @@ class Session(base.Session):
 class Backend(base.Backend):
     name = 'mysql'
     oslo_sanity_check = True
+    error_numbers = {
+        1044: database.PERMISSION,       # ER_DBACCESS_DENIED_ERROR
+        1142: database.PERMISSION,       # ER_TABLEACCESS_DENIED_ERROR
+        1143: database.PERMISSION,       # ER_COLUMNACCESS_DENIED_ERROR
+        1227: database.PERMISSION,       # ER_SPECIFIC_ACCESS_DENIED_ERROR
+        1051: database.NO_TABLE,         # ER_BAD_TABLE_ERROR (DROP TABLE)
+        1146: database.NO_TABLE,         # ER_NO_SUCH_TABLE
+        1927: database.LOST_CONNECTION,  # ER_CONNECTION_KILLED
+        2006: database.LOST_CONNECTION,  # CR_SERVER_GONE_ERROR
+        2013: database.LOST_CONNECTION,  # CR_SERVER_LOST
+        2055: database.LOST_CONNECTION,  # CR_SERVER_LOST_EXTENDED
+        4031: database.LOST_CONNECTION,  # ER_CLIENT_INTERACTION_TIMEOUT
+    }
     server_version_sql = 'SELECT VERSION()'
     Session = Session
 

@@ -12,6 +12,7 @@ import hashlib
 import sqlalchemy
 
 from nova_schema.backends import base
+from nova_schema import database
 
 LOCK_NAME = 'nova_schema.migrate'
 
@@ -93,6 +94,23 @@ class Session(base.Session):
 class Backend(base.Backend):
     name = 'postgresql'
     transactional_ddl = True
+    sqlstates = {
+        '42501': database.PERMISSION,       # insufficient_privilege
+        '42P01': database.NO_TABLE,         # undefined_table
+        '08003': database.LOST_CONNECTION,  # connection_does_not_exist
+        '08006': database.LOST_CONNECTION,  # connection_failure
+        '57P01': database.LOST_CONNECTION,  # admin_shutdown
+        '57P02': database.LOST_CONNECTION,  # crash_shutdown
+    }
+    # libpq's and psycopg2's own messages: no SQLSTATE.
+    error_messages = (
+        ('server closed the connection unexpectedly',
+         database.LOST_CONNECTION),
+        ('terminating connection', database.LOST_CONNECTION),
+        ('connection already closed', database.LOST_CONNECTION),
+        ('could not receive data from server', database.LOST_CONNECTION),
+        ('could not send data to server', database.LOST_CONNECTION),
+    )
     server_version_sql = 'SHOW server_version'
     Session = Session
 

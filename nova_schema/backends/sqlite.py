@@ -13,6 +13,7 @@ import struct
 import sqlalchemy
 
 from nova_schema.backends import base
+from nova_schema import database
 from nova_schema import exception
 
 # SQLite's lock bytes in the database file (os_unix.c): PENDING, RESERVED,
@@ -103,13 +104,20 @@ class Session(base.Session):
 class Backend(base.Backend):
     name = 'sqlite'
     transactional_ddl = True
+    error_messages = (
+        ('attempt to write a readonly database', database.PERMISSION),
+        ('no such table', database.NO_TABLE),
+    )
     server_version_sql = 'SELECT sqlite_version()'
     Session = Session
 
     @staticmethod
     def local_file(url):
-        from nova_schema import database
         return database.sqlite_path(url)
+
+    @staticmethod
+    def in_memory(url):
+        return database.sqlite_path(url) is None
 
     def is_lock_wait_timeout(self, error):
         text = str(error)

@@ -274,6 +274,12 @@ def cli_command(url, *args):
     return command + ['--database-connection', url, 'db'] + list(args)
 
 
+def manage_command(url, command, *args):
+    """``python migrate_repo/manage.py COMMAND URL ARGS``."""
+    script = os.path.join(base.MIGRATE_REPO_PATH, 'manage.py')
+    return [sys.executable, script, command, url] + list(args)
+
+
 def cli_env():
     """The environment of a user's shell: no test-only warning filters."""
     env = dict(os.environ)
@@ -284,10 +290,10 @@ def cli_env():
 class Process(object):
     """A running ``nova-schema-manage``; its output is read as it comes."""
 
-    def __init__(self, test, url, *args):
+    def __init__(self, test, url, *args, command=None):
         self.args = args
         self.popen = subprocess.Popen(
-            cli_command(url, *args), stdout=subprocess.PIPE,
+            command or cli_command(url, *args), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=cli_env())
         self._out = []
         self._err = []

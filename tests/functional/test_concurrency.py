@@ -96,6 +96,33 @@ class ConcurrencyChecks(object):
                          '\n'.join(p.describe() for p in processes))
         self._check_outcome(processes, database, expected, [support.STEP_233])
 
+    def test_manage_py_and_db_sync_started_together(self):
+        """manage.py upgrade takes db sync's lock: one of them applies 233,
+        the other finds it done."""
+        expected = self.clean_run(_prepare_232)
+        for _ in range(2):
+            database = self.fresh_database()
+            _prepare_232(database.engine)
+            processes = [
+                support.Process(self, database.url, 'manage.py upgrade',
+                                command=support.manage_command(
+                                    database.url, 'upgrade'))
+                for _ in range(2)]
+            processes += [support.Process(self, database.url, 'sync')
+                          for _ in range(2)]
+            for process in processes:
+                process.wait()
+            report = '\n'.join(process.describe() for process in processes)
+            self.assertEqual([0] * 4, [process.popen.returncode
+                                       for process in processes], report)
+            applied = [process for process in processes
+                       if '232 -> 233' in process.stdout]
+            self.assertEqual(1, len(applied), report)
+            self.assertEqual([('nova', support.HEAD)],
+                             support.versions(database.engine))
+            self.assertEqual([], support.differences(
+                expected, support.snapshot(database.engine)))
+
     def test_started_together_with_a_short_lock_timeout(self):
         expected = self.clean_run(_prepare_232)
         database = self.fresh_database()

@@ -42,7 +42,7 @@ class DriverErrorChecks(command_base.CommandChecks):
     def assertFailedStep(self, result, title, detail, outcome):
         """Exit 2; the step announced on stdout; one line on stderr."""
         self.assertEqual(2, result.status, result)
-        self.assertEqual('%s ... ' % title, result.out)
+        self.assertEqual('%s ... failed\n' % title, result.out)
         lines = result.err.splitlines()
         self.assertEqual(1, len(lines), result.err)
         self.assertTrue(lines[0].startswith(
@@ -62,9 +62,13 @@ class DriverErrorChecks(command_base.CommandChecks):
         self.execute('DROP TABLE compute_nodes')
         before = self.snapshot()
         result = self.run_cli('db', 'sync', '232')
+        # NOTE: the pre-flight check finds it before the step starts.
         self.assertEqual(
-            (2, DOWN + ' ... ', '%s%s failed: table compute_nodes does not '
-             'exist; %s\n' % (PROG, DOWN, self.outcome(233))), result)
+            (2, '', '%s233 -> 232 refused before any change: table '
+             'compute_nodes is missing (the tables it changes are not as '
+             'version 233 has them; 1 difference, db check lists them)\n'
+             % PROG),
+            result)
         self.assertEqual(before, self.snapshot())
 
 
@@ -181,7 +185,7 @@ class TestDriverErrorsPostgreSQL(DriverErrorChecks, ServerChecks,
         self.assertOneLine(
             result, '%s failed: permission denied: must be owner of table '
             'compute_nodes; %s' % (DOWN, self.outcome(233)),
-            out=DOWN + ' ... ')
+            out=DOWN + ' ... failed\n')
         self.assertEqual(before, self.snapshot())
 
     def test_role_that_cannot_read_the_version(self):

@@ -407,7 +407,9 @@ class TestInMemoryDatabase(CliTestCase):
         self.assertEqual(
             ['-- version control at 231',
              '-- 231 -> 232 %s' % helpers.STEP_232,
-             '-- 232 -> 233 %s' % helpers.STEP_233],
+             '-- 232 -> 233 %s' % helpers.STEP_233,
+             '-- discards: compute_node_stats (0 rows), '
+             'shadow_compute_node_stats (0 rows)'],
             [line for line in result.out.splitlines()
              if line.startswith('--')])
 
