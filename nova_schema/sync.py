@@ -236,7 +236,7 @@ class SyncRun(object):
             outcome = ('the database is not under version control; run db '
                        'sync again once the cause is fixed')
         else:
-            outcome = ('the database is still at %d; run db sync again to '
-                       'finish the step' % step.start)
+            outcome = ('the database is still at %d; once the cause is '
+                       'fixed, db sync again finishes the step' % step.start)
         return exception.MigrationFailed('%s failed: %s; %s' % (
             step.title, detail, outcome))

@@ -51,8 +51,8 @@ class DriverErrorChecks(command_base.CommandChecks):
 
     def outcome(self, version):
         if self.backend == 'mysql':
-            return ('the database is still at %d; run db sync again to '
-                    'finish the step' % version)
+            return ('the database is still at %d; once the cause is fixed, '
+                    'db sync again finishes the step' % version)
         return 'nothing was changed (the whole run was rolled back)'
 
     # -- a missing table -------------------------------------------------

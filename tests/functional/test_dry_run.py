@@ -80,6 +80,23 @@ class DryRunChecks(command_base.CommandChecks):
         self.assertTrue(result.out.startswith(
             UP_233_TITLE + '\n-- discards: '), result.out)
 
+    def test_real_run_warns_before_it_discards(self):
+        # NOTE: rows_232 gives compute_node_stats 2 rows, its shadow 1;
+        # rows_233 compute_nodes 2 rows with stats, its shadow 1.
+        self.at_232_with_rows()
+        result = self.run_cli('db', 'sync')
+        self.assertEqual(
+            (0, 'nova-schema-manage: warning: 232 -> 233 %s discards '
+             'compute_node_stats (2 rows), shadow_compute_node_stats (1 row)'
+             '\n' % command_base.STEP_233), (result.status, result.err))
+        self.execute("UPDATE compute_nodes SET stats = '{\"a\": 1}'")
+        result = self.run_cli('db', 'sync', '232')
+        self.assertEqual(
+            (0, 'nova-schema-manage: warning: 233 -> 232 %s discards '
+             'compute_nodes.stats (2 rows), shadow_compute_nodes.stats '
+             '(1 row)\n' % command_base.STEP_233),
+            (result.status, result.err))
+
     def test_upgrade_changes_nothing(self):
         self.at_232_with_rows()
         before = self.snapshot()

@@ -97,7 +97,7 @@ class FaultInjectionChecks(object):
             if 'injected fault after statement %d' % number not in str(error):
                 problems.append('failed with another error: %s' % error)
             outcome = ('nothing was changed' if self.TRANSACTIONAL
-                       else 'run db sync again')
+                       else 'db sync again finishes the step')
             if outcome not in str(error):
                 problems.append('message does not say %r: %s'
                                 % (outcome, error))
