@@ -18,6 +18,7 @@ from nova_schema import exception
 from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import strategy as strategy_mod
 from nova_schema import sync
 from nova_schema import waiting
 
@@ -238,7 +239,8 @@ def _read_state_in(session):
 
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
             on_step=None, dry_run=False, lock_wait=DEFAULT_LOCK_WAIT,
-            on_wait=None, on_discard=None, interrupt=None):
+            on_wait=None, on_discard=None, interrupt=None,
+            strategy=strategy_mod.AUTO):
     """Upgrade or downgrade the database to ``version`` (default: head).
 
     Returns the list of ``sync.Step`` applied, each with the SQL it sent
@@ -258,16 +260,18 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     PostgreSQL and SQLite run everything and roll back; MySQL, whose DDL
     cannot be rolled back, holds back every statement that would change
     the database. ``interrupt`` (an ``interrupt.Guard``) lets SIGINT and
-    SIGTERM cancel the statement in flight.
+    SIGTERM cancel the statement in flight. ``strategy`` is how 233 adds
+    its column (``nova_schema.strategy``: auto, instant or classic).
     """
     target = parse_version(version)
+    strategy_mod.validate(strategy)
     with _engine_for(engine_or_url, must_exist=dry_run) as engine:
         return _sync(engine, target, lock_timeout, on_step, dry_run,
-                     lock_wait, on_wait, on_discard, interrupt)
+                     lock_wait, on_wait, on_discard, interrupt, strategy)
 
 
 def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
-          on_wait, on_discard, interrupt):
+          on_wait, on_discard, interrupt, strategy):
     runs = []
     warned = set()
 
@@ -285,7 +289,7 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         _check_ownership(engine, state, stamping_allowed=True)
         with _quiet_deprecations():
             run = sync.SyncRun(session, on_step, dry_run, warn_once,
-                               interrupt)
+                               interrupt, strategy)
             runs.append(run)
             steps = run.migrate(state.version, target)
         if dry_run:

@@ -19,6 +19,7 @@ from nova_schema import interrupt
 from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import strategy as strategy_mod
 
 PROG = 'nova-schema-manage'
 EXIT_OK = 0
@@ -82,6 +83,12 @@ def _build_parser():
                       'before the try is abandoned and retried; the '
                       "application's queries wait behind it at most this "
                       'long (default %(default)g)')
+    sync.add_argument('--strategy', choices=strategy_mod.CHOICES,
+                      default=strategy_mod.AUTO,
+                      help='how 233 adds compute_nodes.stats: instant DDL '
+                      "where the server allows it, or Nova's own statements "
+                      '(classic); auto: instant where possible (default '
+                      '%(default)s)')
     sync.add_argument('--dry-run', action='store_true',
                       help='print the SQL each step would run; change '
                       'nothing')
@@ -143,7 +150,9 @@ class _Progress(object):
             print('%d -> %d %s ...' % (start, end, name), end=' ', flush=True)
             self.open_line = True
         else:
-            print('done in %.2f s' % args[0].seconds, flush=True)
+            step = args[0]
+            how = ' (%s)' % step.strategy if step.strategy else ''
+            print('done in %.2f s%s' % (step.seconds, how), flush=True)
             self.open_line = False
 
     def note(self, message):
@@ -170,7 +179,7 @@ def _sync(args, url, guard):
             lock_wait=args.lock_wait, on_step=progress.step,
             dry_run=args.dry_run, on_wait=progress.note,
             on_discard=None if args.dry_run else progress.discard,
-            interrupt=guard)
+            interrupt=guard, strategy=args.strategy)
     except exception.NovaSchemaError:
         progress.end_line()
         raise
@@ -187,6 +196,10 @@ def _sync(args, url, guard):
     if args.dry_run:
         for step in steps:
             print('-- %s' % step.title)
+            if step.strategy:
+                print('-- strategy: %s%s' % (step.strategy, (
+                    ' (%s)' % step.strategy_reason
+                    if step.strategy_reason else '')))
             if step.discards:
                 print('-- discards: %s' % preflight.describe_discards(
                     step.discards))

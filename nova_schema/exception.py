@@ -72,5 +72,9 @@ class Interrupted(NovaSchemaError):
         self.exit_status = 128 + signal_number
 
 
+class StrategyUnavailable(NovaSchemaError):
+    """The strategy asked for cannot be used here; nothing changed."""
+
+
 class PreflightRefused(NovaSchemaError):
     """The live schema is not one a step can start from; nothing changed."""

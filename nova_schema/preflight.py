@@ -37,23 +37,33 @@ def _candidates(step_plan, expected, resumable):
                     schema[operation.table] = end[operation.table]
             last = operations[done - 1] if done else None
             # NOTE: a cut create_table may have made the table and only
-            # some of its indexes.
-            lenient = (last.table if last and last.kind == 'create_table'
+            # some of its indexes; a cut instant add_column may have left
+            # the column's server default.
+            lenient = (last if last and last.kind in ('create_table',
+                                                      'add_column')
                        else None)
             yield done, schema, lenient
 
 
-def _without_indexes(schema, table):
-    if table is None or table not in schema:
+def _lenient(schema, operation):
+    """``schema`` less what a cut ``operation`` may have left undone."""
+    if operation is None or operation.table not in schema:
         return schema
     schema = dict(schema)
-    schema[table] = dict(schema[table], indexes=[])
+    table = dict(schema[operation.table])
+    if operation.kind == 'create_table':
+        table['indexes'] = []
+    else:
+        table['columns'] = [dict(column, default=None)
+                            if column['name'] == operation.column else column
+                            for column in table['columns']]
+    schema[operation.table] = table
     return schema
 
 
 def _differences(candidate, lenient, actual):
-    return check.compare(_without_indexes(candidate, lenient),
-                         _without_indexes(actual, lenient))
+    return check.compare(_lenient(candidate, lenient),
+                         _lenient(actual, lenient))
 
 
 def live_schema(connection, backend, tables):

@@ -6,8 +6,13 @@ interruption that committed part of it (MySQL commits every DDL statement on
 its own), a helper only does what is still missing, so the end schema is the
 one a clean run gives.
 """
+import sqlalchemy
 from sqlalchemy import inspect
 from sqlalchemy import Table
+
+from nova_schema import backends
+from nova_schema import exception
+from nova_schema import strategy
 
 
 def has_table(migrate_engine, name):
@@ -30,15 +35,48 @@ def add_column(table, column):
 
     sqlalchemy-migrate adds the column and then writes its Python default
     into every row; a run cut between the two leaves NULLs, filled here.
+    With the instant strategy (``nova_schema.strategy``) the column is
+    added with that default as a server default, which the existing rows
+    take without being rewritten, and the server default is then dropped;
+    a run cut between those two leaves the server default, dropped here.
     """
+    default = column.default.arg if column.default is not None else None
+    bind = table.bind
     if column.name not in table.c:
-        table.create_column(column)
+        if default is not None and _instant(bind, table.name):
+            for statement in backends.get(bind).instant_add_column(
+                    bind.dialect, table.name, column, default):
+                bind.execute(sqlalchemy.text(statement))
+        else:
+            table.create_column(column)
         return
     existing = table.c[column.name]
-    default = column.default.arg if column.default is not None else None
     if default is not None:
         table.update().where(existing.is_(None)).values(
             {existing: default}).execute()
+    if existing.server_default is not None:
+        for statement in backends.get(bind).drop_server_default(
+                bind.dialect, table.name, column.name):
+            bind.execute(sqlalchemy.text(statement))
+
+
+def _instant(bind, table_name):
+    """Whether the strategy in force adds ``table_name``'s column instantly.
+
+    ``auto`` falls back to classic where the server or table cannot;
+    ``instant`` refuses there (db sync has refused before the step began;
+    this is for sqlalchemy-migrate's own shell and API).
+    """
+    name = strategy.in_force()
+    if name == strategy.CLASSIC:
+        return False
+    with bind.connect() as connection:
+        reason = backends.get(bind).instant_unavailable(connection,
+                                                        [table_name])
+    if reason and name == strategy.INSTANT:
+        raise exception.StrategyUnavailable(
+            'the instant strategy cannot be used: %s' % reason)
+    return reason is None
 
 
 def drop_column(table, name):

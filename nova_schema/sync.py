@@ -22,6 +22,7 @@ from nova_schema import exception
 from nova_schema import plan as plan_mod
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import strategy as strategy_mod
 
 
 class Step(object):
@@ -33,6 +34,10 @@ class Step(object):
         self.statements = []
         self.discards = []
         self.resumed_after = 0
+        # For a step that adds columns: the strategy it used, and why not
+        # the instant one when it was not.
+        self.strategy = None
+        self.strategy_reason = None
 
     @property
     def title(self):
@@ -44,6 +49,8 @@ class Step(object):
         return {'from': self.start, 'to': self.end, 'name': self.name,
                 'seconds': self.seconds, 'statements': self.statements,
                 'resumed_after': self.resumed_after,
+                'strategy': self.strategy,
+                'strategy_reason': self.strategy_reason,
                 'discards': [{'table': item.table, 'column': item.column,
                               'rows': item.rows} for item in self.discards]}
 
@@ -57,8 +64,10 @@ class SyncRun(object):
     """
 
     def __init__(self, session, on_step=None, dry_run=False,
-                 on_discard=None, interrupt=None):
+                 on_discard=None, interrupt=None,
+                 requested_strategy=strategy_mod.AUTO):
         self.session = session
+        self.requested_strategy = strategy_mod.validate(requested_strategy)
         self.backend = backends.get(session.base_engine)
         self.on_step = on_step
         self.on_discard = on_discard
@@ -165,14 +174,40 @@ class SyncRun(object):
         if self.on_discard and any(item.rows for item in step.discards):
             self.on_discard(step)
 
+    def _choose_strategy(self, step):
+        """Instant where asked for (or ``auto``) and possible; refused up
+        front where asked for and impossible."""
+        step_plan = plan_mod.plan(step.start, step.end)
+        tables = sorted({operation.table for operation in (
+            step_plan.operations if step_plan else ())
+            if operation.kind == 'add_column'})
+        if not tables:
+            return
+        step.strategy = strategy_mod.CLASSIC
+        if self.requested_strategy == strategy_mod.CLASSIC:
+            return
+        with self.session.connect() as connection:
+            reason = self.backend.instant_unavailable(connection, tables)
+        if reason is None:
+            step.strategy = strategy_mod.INSTANT
+        elif self.requested_strategy == strategy_mod.INSTANT:
+            raise exception.StrategyUnavailable(
+                '%s refused before any change: the instant strategy cannot '
+                'be used: %s; use --strategy classic or auto'
+                % (step.title, reason))
+        else:
+            step.strategy_reason = reason
+
     def _run(self, start, end):
         step = Step(start, end, repository.step_name(max(start, end)))
         self.current = step
+        self._choose_strategy(step)
         self._preflight(step)
         if self.on_step:
             self.on_step(start, end, step.name)
         try:
-            with self._timed(step):
+            with self._timed(step), strategy_mod.using(
+                    step.strategy or strategy_mod.CLASSIC):
                 oslo_migration.db_sync(
                     self.session.engine, repository.REPOSITORY_PATH,
                     version=end, init_version=repository.INIT_VERSION,

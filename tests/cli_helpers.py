@@ -113,8 +113,12 @@ def run_manage(argv, cwd=None, env=None):
                        env=env)
 
 
-def step_line_pattern(start, end, name):
-    return r'^%d -> %d %s \.\.\. done in \d+\.\d\d s$' % (start, end, name)
+def step_line_pattern(start, end, name, strategy=None):
+    """A db sync progress line; a step that adds columns names the
+    strategy it used."""
+    how = r' \(%s\)' % strategy if strategy else ''
+    return r'^%d -> %d %s \.\.\. done in \d+\.\d\d s%s$' % (start, end, name,
+                                                            how)
 
 
 STEP_232 = 'havana_icehouse_baseline'

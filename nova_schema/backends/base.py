@@ -87,6 +87,32 @@ class Backend(object):
         """Table options db check compares (None: the backend has none)."""
         return None
 
+    # -- instant ADD COLUMN (nova_schema.strategy) ----------------------------
+
+    # What makes an ALTER instant or fail, appended to each instant ALTER.
+    instant_clause = ''
+
+    def instant_unavailable(self, connection, tables):
+        """Why ``tables`` cannot take an instant ADD COLUMN here (a phrase),
+        or None when they can."""
+        return 'the %s backend has no instant ADD COLUMN' % self.name
+
+    def instant_add_column(self, dialect, table, column, default):
+        """The statements adding ``column`` instantly, every existing row
+        holding ``default`` and no server default left behind."""
+        quote = dialect.identifier_preparer.quote
+        literal = "'%s'" % str(default).replace("'", "''")
+        return ['ALTER TABLE %s ADD COLUMN %s %s DEFAULT %s%s' % (
+            quote(table), quote(column.name),
+            column.type.compile(dialect=dialect), literal,
+            self.instant_clause)] + self.drop_server_default(
+                dialect, table, column.name)
+
+    def drop_server_default(self, dialect, table, column):
+        quote = dialect.identifier_preparer.quote
+        return ['ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT%s' % (
+            quote(table), quote(column), self.instant_clause)]
+
     def dependents(self, connection, table, column, managed):
         """Views and other tables' foreign keys that depend on ``table``
         (or its ``column``), as phrases; tables in ``managed`` are not

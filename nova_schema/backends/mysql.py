@@ -50,6 +50,22 @@ def _error_number(error):
     return args[0] if args and isinstance(args[0], int) else None
 
 
+def instant_unavailable_in(server_version):
+    """Instant ADD COLUMN came with MariaDB 10.3.2 and MySQL 8.0.12."""
+    match = re.match(r'(\d+)\.(\d+)\.(\d+)', server_version or '')
+    if not match:
+        return 'server version %r is not one this tool knows' % (
+            server_version,)
+    number = tuple(int(part) for part in match.groups())
+    mariadb = 'mariadb' in server_version.lower()
+    first = (10, 3, 2) if mariadb else (8, 0, 12)
+    if number < first:
+        return '%s %s has no instant ADD COLUMN (%s or later has)' % (
+            'MariaDB' if mariadb else 'MySQL', '.'.join(map(str, number)),
+            '.'.join(map(str, first)))
+    return None
+
+
 class Session(base.Session):
 
     def _open(self):
@@ -124,6 +140,34 @@ class Backend(base.Backend):
     }
     server_version_sql = 'SELECT VERSION()'
     Session = Session
+
+    instant_clause = ', ALGORITHM=INSTANT'
+
+    def instant_unavailable(self, connection, tables):
+        reason = instant_unavailable_in(connection.execute(
+            sqlalchemy.text('SELECT VERSION()')).scalar())
+        if reason:
+            return reason
+        allowed = connection.execute(sqlalchemy.text(
+            "SHOW VARIABLES LIKE 'innodb_instant_alter_column_allowed'")
+        ).fetchall()
+        if allowed and allowed[0][1] == 'never':
+            return 'the server has innodb_instant_alter_column_allowed=never'
+        names = {'tables': list(tables)}
+        for table, in connection.execute(sqlalchemy.text(
+                'SELECT TABLE_NAME FROM information_schema.TABLES '
+                'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :tables '
+                "AND UPPER(ROW_FORMAT) = 'COMPRESSED' ORDER BY TABLE_NAME"
+        ).bindparams(sqlalchemy.bindparam('tables', expanding=True)), names):
+            return 'table %s has ROW_FORMAT=COMPRESSED' % table
+        for table, index in connection.execute(sqlalchemy.text(
+                'SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM '
+                'information_schema.STATISTICS WHERE TABLE_SCHEMA = '
+                "DATABASE() AND TABLE_NAME IN :tables AND INDEX_TYPE = "
+                "'FULLTEXT' ORDER BY TABLE_NAME, INDEX_NAME"
+        ).bindparams(sqlalchemy.bindparam('tables', expanding=True)), names):
+            return 'table %s has the FULLTEXT index %s' % (table, index)
+        return None
 
     def is_lock_wait_timeout(self, error):
         return _error_number(error) == _LOCK_WAIT_TIMEOUT

@@ -59,6 +59,16 @@ WHERE contype = 'f' AND confrelid = to_regclass(:table)
 ORDER BY conname'''
 
 
+def instant_unavailable_before(server_version_num):
+    """PostgreSQL 11 stores a new column's default for the existing rows
+    (``attmissingval``) instead of rewriting them."""
+    if server_version_num < 110000:
+        return ('PostgreSQL %d.%d rewrites the table for ADD COLUMN with a '
+                'default (11 or later does not)'
+                % (server_version_num // 10000, server_version_num % 10000))
+    return None
+
+
 class Session(base.Session):
 
     def _open(self):
@@ -113,6 +123,11 @@ class Backend(base.Backend):
     )
     server_version_sql = 'SHOW server_version'
     Session = Session
+
+    def instant_unavailable(self, connection, tables):
+        number = int(connection.execute(
+            sqlalchemy.text('SHOW server_version_num')).scalar())
+        return instant_unavailable_before(number)
 
     def is_lock_wait_timeout(self, error):
         return getattr(error, 'pgcode', None) == _LOCK_NOT_AVAILABLE

@@ -119,6 +119,11 @@ class Backend(base.Backend):
     def in_memory(url):
         return database.sqlite_path(url) is None
 
+    def instant_unavailable(self, connection, tables):
+        return ('SQLite has no instant path: its ADD COLUMN keeps the '
+                'default in the schema, and removing it would turn every old '
+                "row's value into NULL")
+
     def is_lock_wait_timeout(self, error):
         text = str(error)
         return 'database is locked' in text or 'database is busy' in text

@@ -400,7 +400,8 @@ class SyncTestCase(testtools.TestCase):
         return result
 
     def clean_run(self, prepare, version=None):
-        """Snapshot of a clean run: ``prepare`` then db sync to ``version``.
+        """Snapshot of a clean run: ``prepare`` then db sync to ``version``
+        with Nova's own statements (the classic strategy).
 
         Made on a separate database of this backend, once per process for
         each ``(prepare, version)``: the result does not depend on the test.
@@ -410,7 +411,7 @@ class SyncTestCase(testtools.TestCase):
             with self.database() as reference:
                 if prepare is not None:
                     prepare(reference.engine)
-                api.db_sync(reference.engine, version)
+                api.db_sync(reference.engine, version, strategy='classic')
                 _CLEAN_RUNS[key] = snapshot(reference.engine)
         return _CLEAN_RUNS[key]
 

@@ -24,7 +24,8 @@ from tests import base
 from tests.functional import sync_support as support
 
 PROCESSES = 5
-STEP_LINE = re.compile(r'^(\d+ -> \d+ \w+) \.\.\. done in \d+\.\d\d s$')
+STEP_LINE = re.compile(r'^(\d+ -> \d+ \w+) \.\.\. done in \d+\.\d\d s'
+                       r'( \((instant|classic)\))?$')
 ALREADY = 'already at version %d\n' % support.HEAD
 
 

@@ -120,7 +120,8 @@ class HistoryChecks(command_base.CommandChecks):
         result = self.run_cli('db', 'sync')
         self.assertSucceeded(result)
         self.assertRegex(result.out, r'^232 -> 233 add_stats_in_compute_nodes'
-                         r' \.\.\. done in \d+\.\d\d s\n$')
+                         r' \.\.\. done in \d+\.\d\d s \(%s\)\n$'
+                         % self.auto_strategy())
         self.assertEqual(233, self.version())
 
     def assertSteps(self, expected, steps):
@@ -128,7 +129,8 @@ class HistoryChecks(command_base.CommandChecks):
                                     for step in steps])
         for step in steps:
             self.assertEqual({'from', 'to', 'name', 'seconds', 'statements',
-                              'discards', 'resumed_after'}, set(step))
+                              'discards', 'resumed_after', 'strategy',
+                              'strategy_reason'}, set(step))
             self.assertIsInstance(step['seconds'], float)
             self.assertGreaterEqual(step['seconds'], 0)
             self.assertNotEqual([], step['statements'])
@@ -137,7 +139,8 @@ class HistoryChecks(command_base.CommandChecks):
 
     def test_sync_json_from_empty_database(self):
         self.create_empty_database()
-        result = self.run_cli('db', 'sync', '--format', 'json')
+        result = self.run_cli('db', 'sync', '--format', 'json',
+                              '--strategy', 'classic')
         self.assertSucceeded(result)
         data = json.loads(result.out)
         self.assertEqual(233, self.version())
