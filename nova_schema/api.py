@@ -8,7 +8,6 @@ transaction per run where the backend's DDL is transactional.
 import contextlib
 import warnings
 
-from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 
 from nova_schema import backends
@@ -19,7 +18,6 @@ from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
 from nova_schema import strategy as strategy_mod
-from nova_schema import sync
 from nova_schema import waiting
 
 INIT_VERSION = repository.INIT_VERSION
@@ -42,13 +40,14 @@ def _quiet_deprecations():
 
 
 @contextlib.contextmanager
-def _engine_for(engine_or_url, must_exist=False):
+def _engine_for(engine_or_url, must_exist=False, migrating=False):
     """The Engine for one API call. One made here from a URL is disposed of
     when the call ends, failed or not: no connection outlives the call. An
     Engine the caller passed in is the caller's to dispose of."""
     if not isinstance(engine_or_url, sqlalchemy.engine.Engine):
         masking.register_url(engine_or_url)
-    engine = database.get_engine(engine_or_url, must_exist=must_exist)
+    engine = database.get_engine(engine_or_url, must_exist=must_exist,
+                                 migrating=migrating)
     try:
         yield engine
     finally:
@@ -147,9 +146,9 @@ def db_version(engine_or_url):
     with _engine_for(engine_or_url, must_exist=True) as engine:
         state = _read_state(engine)
         _check_ownership(engine, state, stamping_allowed=False)
-        with _quiet_deprecations():
-            return int(oslo_migration.db_version(
-                engine, REPOSITORY_PATH, INIT_VERSION))
+        # NOTE: the row _check_ownership has just accepted; reading it
+        # again through sqlalchemy-migrate would only cost its import.
+        return int(state.version)
 
 
 def db_version_control(engine_or_url, version=None,
@@ -166,7 +165,8 @@ def db_version_control(engine_or_url, version=None,
     # NOTE: only an empty database can be stamped at INIT_VERSION; for any
     # other version a SQLite file that is not there yet is an error, not a
     # new empty file.
-    with _engine_for(engine_or_url, number != INIT_VERSION) as engine:
+    with _engine_for(engine_or_url, number != INIT_VERSION,
+                     migrating=True) as engine:
         _version_control(engine, number, lock_timeout, lock_wait, on_wait,
                          interrupt)
     return number
@@ -187,6 +187,7 @@ def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
             with session.connect() as connection, connection.begin():
                 database.fill_empty_version(connection, number)
         else:
+            from oslo_db.sqlalchemy import migration as oslo_migration
             with _quiet_deprecations():
                 oslo_migration.db_version_control(
                     session.engine, REPOSITORY_PATH, number)
@@ -265,7 +266,8 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     """
     target = parse_version(version)
     strategy_mod.validate(strategy)
-    with _engine_for(engine_or_url, must_exist=dry_run) as engine:
+    with _engine_for(engine_or_url, must_exist=dry_run,
+                     migrating=True) as engine:
         return _sync(engine, target, lock_timeout, on_step, dry_run,
                      lock_wait, on_wait, on_discard, interrupt, strategy)
 
@@ -287,6 +289,7 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         # statement), which is no reason to refuse the database.
         state = _read_state_in(session)
         _check_ownership(engine, state, stamping_allowed=True)
+        from nova_schema import sync
         with _quiet_deprecations():
             run = sync.SyncRun(session, on_step, dry_run, warn_once,
                                interrupt, strategy)
@@ -315,7 +318,7 @@ def with_migration_lock(engine_or_url, work, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     ``session.engine`` is what the work must use; on PostgreSQL and SQLite
     it defers every commit to ``session.commit()``.
     """
-    with _engine_for(engine_or_url) as engine:
+    with _engine_for(engine_or_url, migrating=True) as engine:
         return _locked(engine, work, lock_timeout, lock_wait, on_wait, None,
                        doing)
 

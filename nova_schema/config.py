@@ -4,9 +4,6 @@ import collections
 import os
 import re
 
-from oslo_config import cfg
-from oslo_db import options as db_options
-
 from nova_schema import exception
 
 DEFAULT_SQLITE_FILE = 'nova_schema.sqlite'
@@ -40,6 +37,11 @@ def _from_oslo_config(config_file):
     NOTE: oslo.config reads ``OS_DATABASE__CONNECTION`` from the environment
     itself (its environment source), ahead of any config file.
     """
+    # NOTE: imported here: with --database-connection oslo.config is not
+    # needed, and a read-only command's start-up is mostly imports.
+    from oslo_config import cfg
+    from oslo_db import options as db_options
+
     conf = cfg.ConfigOpts()
     conf.register_opts(db_options.database_opts, group='database')
     files = [] if config_file is None else [config_file]

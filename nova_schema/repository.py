@@ -1,8 +1,8 @@
 """Where the migration repository is and what versions it holds."""
 import functools
 import os
+import re
 
-from migrate.versioning.repository import Repository
 from sqlalchemy import Column
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -19,13 +19,31 @@ VERSION_TABLE = 'migrate_version'
 INIT_VERSION = 231
 
 
+_SCRIPT = re.compile(r'^(\d{3})_(\w+)\.py$')
+
+
 @functools.lru_cache(maxsize=None)
 def get_repository():
+    # NOTE: imported here: sqlalchemy-migrate (with pkg_resources) is most
+    # of a read-only command's start-up cost, and only migrating needs it.
+    from migrate.versioning.repository import Repository
     return Repository(REPOSITORY_PATH)
 
 
+@functools.lru_cache(maxsize=None)
+def _scripts():
+    """{version: name} of the scripts in versions/, read off their file
+    names as sqlalchemy-migrate does (``NNN_name.py``)."""
+    found = {}
+    for filename in os.listdir(os.path.join(REPOSITORY_PATH, 'versions')):
+        match = _SCRIPT.match(filename)
+        if match:
+            found[int(match.group(1))] = match.group(2)
+    return found
+
+
 def head_version():
-    return int(get_repository().latest)
+    return max(_scripts())
 
 
 def baseline_version():
@@ -37,9 +55,8 @@ def script_path(version):
 
 
 def step_name(version):
-    """'233' -> 'add_stats_in_compute_nodes': the script's name sans number."""
-    filename = os.path.basename(script_path(version))
-    return os.path.splitext(filename)[0].split('_', 1)[1]
+    """233 -> 'add_stats_in_compute_nodes': the script's name sans number."""
+    return _scripts()[version]
 
 
 def describe_versions():

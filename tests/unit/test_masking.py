@@ -135,3 +135,17 @@ class TestRegisteredPasswords(MaskingTestCase):
         masked = json.loads(json.dumps(masking.mask_data(data)))
         self.assertEqual({'database': 'x *** y', 'list': ['***'], 'n': 1},
                          masked)
+
+
+class TestSanitizedWords(testtools.TestCase):
+
+    def test_every_oslo_utils_key_holds_one_of_the_words(self):
+        from oslo_utils import strutils
+        missing = [key for key in strutils._SANITIZE_KEYS
+                   if not any(word in key.lower()
+                              for word in masking._SANITIZED_WORDS)]
+        self.assertEqual([], missing)
+
+    def test_key_value_secret_still_masked(self):
+        self.assertNotIn('hunter2', masking.mask('admin_password=hunter2'))
+        self.assertNotIn('hunter2', masking.mask('"rabbitcookie": "hunter2"'))
