@@ -146,6 +146,29 @@ class TestStrategyMySQL(StrategyChecks, support.MySQLTestCase):
         self.assertEqual([], support.differences(
             before, support.snapshot(database.engine)))
 
+    def test_compressed_table_refuses_instant_and_auto_falls_back(self):
+        database = self.fresh_database()
+        _prepare_232(database.engine)
+        with database.engine.begin() as connection:
+            connection.execute(sqlalchemy.text(
+                'ALTER TABLE shadow_compute_nodes ROW_FORMAT=COMPRESSED'))
+        before = support.snapshot(database.engine)
+        error = self.assertRaises(exception.StrategyUnavailable,
+                                  api.db_sync, database.engine,
+                                  strategy='instant')
+        self.assertIn('table shadow_compute_nodes has ROW_FORMAT=COMPRESSED',
+                      str(error))
+        self.assertEqual([], support.differences(
+            before, support.snapshot(database.engine)))
+        [step] = api.db_sync(database.engine)
+        self.assertEqual(('classic', 'table shadow_compute_nodes has '
+                          'ROW_FORMAT=COMPRESSED'),
+                         (step.strategy, step.strategy_reason))
+        self.assertEqual(233, api.db_version(database.engine))
+        with database.engine.connect() as connection:
+            self.assertEqual({'{}'}, set(connection.execute(sqlalchemy.text(
+                'SELECT stats FROM shadow_compute_nodes')).scalars()))
+
 
 class TestStrategyPostgreSQL(StrategyChecks, support.PostgreSQLTestCase):
     INSTANT_CLAUSE = ''
