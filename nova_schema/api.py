@@ -48,6 +48,10 @@ def _engine_for(engine_or_url, must_exist=False, migrating=False):
         masking.register_url(engine_or_url)
     engine = database.get_engine(engine_or_url, must_exist=must_exist,
                                  migrating=migrating)
+    if engine is engine_or_url:
+        # NOTE: a caller's engine gets the backend's connection set-up
+        # (Galera's causal reads) for the connections it makes from now.
+        backends.get(engine).prepare_engine()
     try:
         yield engine
     finally:

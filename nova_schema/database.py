@@ -92,14 +92,7 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
             raise exception.DatabaseUnreachable(
                 'no SQLite database at %s; db sync creates one' % path)
     try:
-        if not migrating:
-            return sqlalchemy.create_engine(url)
-        from oslo_db.sqlalchemy import engines
-        _count_oslo_db_errors()
-        # NOTE: max_retries=0 makes oslo.db skip its test connection, which
-        # would otherwise retry an unreachable server for 100 seconds.
-        return engines.create_engine(
-            url, mysql_sql_mode='TRADITIONAL', max_retries=0)
+        engine = _create_engine(url, migrating)
     except (sa_exc.NoSuchModuleError, ImportError) as error:
         raise exception.DatabaseUnreachable(
             'unknown database driver in %s (%s); use sqlite, mysql+pymysql '
@@ -108,6 +101,20 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
         raise exception.DatabaseUnreachable(
             'unusable database URL %s: %s'
             % (masking.mask_url(url), first_line(error)))
+    from nova_schema import backends
+    backends.get(engine).prepare_engine()
+    return engine
+
+
+def _create_engine(url, migrating):
+    if not migrating:
+        return sqlalchemy.create_engine(url)
+    from oslo_db.sqlalchemy import engines
+    _count_oslo_db_errors()
+    # NOTE: max_retries=0 makes oslo.db skip its test connection, which
+    # would otherwise retry an unreachable server for 100 seconds.
+    return engines.create_engine(
+        url, mysql_sql_mode='TRADITIONAL', max_retries=0)
 
 
 def describe(engine):

@@ -137,3 +137,25 @@ elif pg_up || pg_start; then
 else
     warn "PostgreSQL server not installed; PostgreSQL tests will not run"
 fi
+
+# --- MariaDB Galera cluster (3 nodes on 127.0.0.1:4301-4303) ----------------
+
+ci_enabled() {
+    case "$(echo "${CI:-}" | tr '[:upper:]' '[:lower:]')" in
+        ''|0|false|no|off) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+if command -v mariadbd >/dev/null; then
+    if ! "$(dirname "$0")/galera.sh" start; then
+        if ci_enabled; then
+            die "the Galera cluster did not come up; its tests cannot run"
+        fi
+        warn "the Galera cluster did not come up; Galera tests will not run"
+    fi
+elif ci_enabled; then
+    die "mariadbd is not installed: no Galera cluster for its tests"
+else
+    warn "mariadbd is not installed; Galera tests will not run"
+fi

@@ -42,6 +42,9 @@ class Backend(object):
     sqlstates = {}
     error_messages = ()
 
+    def prepare_engine(self):
+        """Set up the connections ``self.engine`` will make (once)."""
+
     @staticmethod
     def in_memory(url):
         """``url`` names a database that is gone once disconnected."""

@@ -66,6 +66,14 @@ def instant_unavailable_in(server_version):
     return None
 
 
+def _causal_reads(dbapi_connection, connection_record):
+    rows = base.raw_execute(dbapi_connection,
+                            "SHOW VARIABLES LIKE 'wsrep_on'")
+    if rows and str(rows[0][1]).upper() == 'ON':
+        base.raw_execute(dbapi_connection,
+                         'SET SESSION wsrep_sync_wait = 15')
+
+
 class Session(base.Session):
 
     def _open(self):
@@ -140,6 +148,21 @@ class Backend(base.Backend):
     }
     server_version_sql = 'SELECT VERSION()'
     Session = Session
+
+    def prepare_engine(self):
+        """Causal reads on a Galera node.
+
+        NOTE: Galera applies other nodes' writes asynchronously: right after
+        a db sync on node 1 printed "done", node 2 may still show the old
+        version. ``wsrep_sync_wait = 15`` makes every read, write and DDL of
+        the session wait until this node has applied what the cluster
+        committed before it. Set per connection; a server without wsrep
+        is left alone.
+        """
+        if getattr(self.engine, '_nova_schema_causal', False):
+            return
+        self.engine._nova_schema_causal = True
+        sqlalchemy.event.listen(self.engine, 'connect', _causal_reads)
 
     instant_clause = ', ALGORITHM=INSTANT'
 
