@@ -170,7 +170,10 @@ def connect(engine):
 
 
 def read_version_state(connection):
-    tables = set(sqlalchemy.inspect(connection).get_table_names())
+    # NOTE: the lease table of db sync's lock on a Galera cluster is this
+    # tool's bookkeeping, not a table of the database.
+    tables = set(sqlalchemy.inspect(connection).get_table_names()) - {
+        repository.LOCK_TABLE}
     if repository.VERSION_TABLE not in tables:
         return VersionState(None, tables, ())
     rows = connection.execute(sqlalchemy.text(

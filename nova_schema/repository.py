@@ -14,6 +14,8 @@ import migrate_repo
 REPOSITORY_PATH = os.path.dirname(os.path.abspath(migrate_repo.__file__))
 REPOSITORY_ID = 'nova'
 VERSION_TABLE = 'migrate_version'
+# db sync's lease on a Galera cluster (nova_schema.backends.galera).
+LOCK_TABLE = 'nova_schema_lock'
 # NOTE: Nova's INIT_VERSION was 215 with a 216 baseline; ours compacts up to
 # 232, so a database under version control starts at 231.
 INIT_VERSION = 231

@@ -15,9 +15,11 @@ import re
 import sqlalchemy
 
 from nova_schema.backends import base
+from nova_schema.backends import galera
 from nova_schema import database
 
 LOCK_NAME = 'nova_schema.migrate'
+LEASE_POLL_SECONDS = 0.2
 
 # ER_LOCK_WAIT_TIMEOUT, ER_QUERY_INTERRUPTED.
 _LOCK_WAIT_TIMEOUT = 1205
@@ -82,13 +84,21 @@ class Session(base.Session):
         self._lock_name = None
         self._thread_id = base.raw_execute(
             self._dbapi, 'SELECT CONNECTION_ID()')[0][0]
-        name = lock_name(self.base_engine.url.database)
-        # NOTE: a second at a time, so that the wait can be reported and
-        # interrupted.
-        self.wait_for_migration_lock(lambda: base.raw_execute(
-            self._dbapi, 'SELECT GET_LOCK(%s, 1)', (name,))[0][0] == 1,
-            poll=0)
-        self._lock_name = name
+        self._lease = None
+        if galera.is_node(self._dbapi):
+            # NOTE: GET_LOCK is node-local on a Galera cluster.
+            self._lease = galera.Lease(self.base_engine)
+            self._lease.ensure_table()
+            self.wait_for_migration_lock(self._lease.try_take,
+                                         poll=LEASE_POLL_SECONDS)
+        else:
+            name = lock_name(self.base_engine.url.database)
+            # NOTE: a second at a time, so that the wait can be reported
+            # and interrupted.
+            self.wait_for_migration_lock(lambda: base.raw_execute(
+                self._dbapi, 'SELECT GET_LOCK(%s, 1)', (name,))[0][0] == 1,
+                poll=0)
+            self._lock_name = name
         seconds = _wait_seconds(self.lock_wait)
         base.raw_execute(
             self._dbapi, 'SET SESSION lock_wait_timeout = %d, '
@@ -118,6 +128,11 @@ class Session(base.Session):
         if connection is None:
             return
         self._connection = None
+        if getattr(self, '_lease', None) is not None:
+            try:
+                self._lease.release()
+            except Exception:  # noqa: an unreleased lease expires
+                pass
         try:
             if self._lock_name is not None:
                 base.raw_execute(self._dbapi, 'SELECT RELEASE_LOCK(%s)',
@@ -218,6 +233,8 @@ class Backend(base.Backend):
             connection, 'p.DB = DATABASE() AND t.trx_id IS NOT NULL', {})
 
     def migration_lock_holders(self, connection):
+        if galera.is_node(connection.connection.dbapi_connection):
+            return galera.Lease(self.engine).holders()
         return self._holders(connection, 'p.ID = IS_USED_LOCK(:name)',
                              {'name': lock_name(self.engine.url.database)})
 
