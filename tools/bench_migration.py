@@ -1081,7 +1081,18 @@ def peer_repository(seed_path, directory):
     target = os.path.join(directory, 'peer_repo')
     shutil.copytree(api.REPOSITORY_PATH, target,
                     ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-    with open(os.path.join(target, 'versions', MIGRATION_233), 'w') as out:
+    versions = os.path.join(target, 'versions')
+    os.remove(os.path.join(versions, MIGRATION_233))
+    # NOTE: sqlalchemy-migrate loads a script as a module named after its
+    # file, re-executing it into the module of that name if there is one:
+    # under the project's names the peer's 233 would replace the
+    # project's (and back) in this process.
+    for name in os.listdir(versions):
+        if name[:3].isdigit():
+            os.rename(os.path.join(versions, name), os.path.join(
+                versions, name.replace('_', '_peer_', 1)))
+    with open(os.path.join(versions, MIGRATION_233.replace(
+            '_', '_peer_', 1)), 'w') as out:
         out.write(script)
     return target
 
