@@ -52,6 +52,7 @@ import io
 import json
 import os
 import platform
+import re
 import resource
 import secrets
 import shutil
@@ -64,8 +65,10 @@ import threading
 import time
 import warnings
 
+from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 from sqlalchemy.engine import url as sa_url
+from sqlalchemy import pool
 
 from nova_schema import api
 from nova_schema import masking
@@ -78,7 +81,14 @@ DEFAULT_ADMIN_URLS = {
                   '@127.0.0.1/postgres',
 }
 DB_PREFIX = 'nova_schema_bench_'
+DEFAULT_SEED = os.path.join(os.path.dirname(ROOT), 'shared', 'seed')
+CLASSIC, INSTANT, PEER = 'classic', 'instant', 'peer'
+# The tables whose lock hold is measured, and what a DROP TABLE also locks
+# (a foreign key locks the table it references).
+HOLD_TABLES = ('compute_nodes', 'shadow_compute_nodes')
+REFERENCED = {'compute_node_stats': ('compute_nodes',)}
 BASE_VERSION, HEAD_VERSION = 232, 233
+INSUFFICIENT_PRIVILEGE = '42501'
 HEAVY_FLOOR_S = 0.3
 MAX_HEAVY_RATIO = 1.1
 MAX_LIGHT_FIXED_MS = 60.0
@@ -305,6 +315,11 @@ class Backend(object):
 
     name = None
     connect_options = {}
+    # NOTE: SQLite has no instant path (db_sync refuses it there).
+    strategies = (CLASSIC,)
+    # How a table is held during a run: 'transaction' (until commit),
+    # 'statement' (per statement) or None (not measured).
+    hold = None
 
     def __init__(self, admin_url=None):
         self.admin_url = admin_url
@@ -337,6 +352,14 @@ class Backend(object):
         just made or for the run before.
         """
         os.sync()
+
+    def notes(self):
+        """Lines for the report about how this backend was measured."""
+        return []
+
+    def table_sizes(self, database):
+        """{table: bytes} of HOLD_TABLES, where the backend tells."""
+        return None
 
     def dbapi_connector(self, database):
         """A function that opens a plain DBAPI connection to ``database``.
@@ -467,6 +490,8 @@ class PostgreSQLBackend(ServerBackend):
 
     name = 'postgresql'
     version_sql = 'SHOW server_version'
+    strategies = (CLASSIC, INSTANT)
+    hold = 'transaction'
     COPY_BATCH = 5000
 
     def drop(self, database):
@@ -509,9 +534,45 @@ class PostgreSQLBackend(ServerBackend):
                 "SELECT setval(pg_get_serial_sequence('%s', 'id'), "
                 "(SELECT max(id) FROM %s))" % (table, table))
 
+    # NOTE: CHECKPOINT needs superuser or pg_checkpoint (PostgreSQL 15),
+    # which a README-made openstack_citest does not have; without it dirty
+    # buffers are left to the server's own checkpoints, and the report says
+    # so.
+    checkpoint = None
+
     def settle(self, databases):
-        self.admin_execute('CHECKPOINT')
+        if self.checkpoint is not False:
+            self.checkpoint = self._try_checkpoint()
         super().settle(databases)
+
+    def _try_checkpoint(self):
+        try:
+            self.admin_execute('CHECKPOINT')
+        except sqlalchemy.exc.DBAPIError as error:
+            if getattr(error.orig, 'pgcode', None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            log('postgresql: CHECKPOINT not permitted (%s); timed runs start '
+                'without one' % _first_line(error))
+            return False
+        return True
+
+    def notes(self):
+        if self.checkpoint is False:
+            return ['postgresql: no CHECKPOINT before timed runs (the user '
+                    'lacks superuser/pg_checkpoint): dirty buffers of the '
+                    'copies may be written during a timed run']
+        return []
+
+    def table_sizes(self, database):
+        engine = sqlalchemy.create_engine(database.url,
+                                          poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                return {table: connection.exec_driver_sql(
+                    'SELECT pg_total_relation_size(%(t)s)',
+                    {'t': table}).scalar() for table in HOLD_TABLES}
+        finally:
+            engine.dispose()
 
     def _vacuum(self, engine):
         # NOTE: a long-lived database has its hint bits set and statistics
@@ -538,6 +599,8 @@ class MySQLBackend(ServerBackend):
 
     name = 'mysql'
     version_sql = 'SELECT VERSION()'
+    strategies = (CLASSIC, INSTANT)
+    hold = 'statement'
     connect_options = {'autocommit': True}
     INSERT_ROWS = 5000
     INSERT_BYTES = 4 * 1024 * 1024
@@ -670,14 +733,95 @@ def stopwatch():
         times['cpu'] = time.process_time() - cpu
 
 
-def time_project(database, target):
-    """db_sync through the project's API; (times, statements sent)."""
-    with stopwatch() as times:
-        steps = api.db_sync(database.url, target)
+class StatementClock(object):
+    """Start and end of every statement any Engine sends in the block.
+
+    A listener on the Engine class, so it sees the project's own engines
+    too; ``end`` is when the block (the db_sync call) returned.
+    """
+
+    def __enter__(self):
+        self.statements, self._open, self.end = [], {}, None
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', self._before)
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'after_cursor_execute', self._after)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.end = time.perf_counter()
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', self._before)
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine,
+                                'after_cursor_execute', self._after)
+        return False
+
+    def _before(self, conn, cursor, statement, *args):
+        entry = [time.perf_counter(), None, statement]
+        self.statements.append(entry)
+        self._open[id(cursor)] = entry
+
+    def _after(self, conn, cursor, statement, *args):
+        entry = self._open.pop(id(cursor), None)
+        if entry is not None:
+            entry[1] = time.perf_counter()
+
+
+_EXCLUSIVE_DDL = re.compile(
+    r'\s*(ALTER|DROP)\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`"]?(\w+)', re.I)
+_WRITE = re.compile(r'\s*(ALTER|DROP|CREATE|UPDATE|INSERT|DELETE|RENAME)\b',
+                    re.I)
+
+
+def exclusive_tables(statement):
+    """Tables a PostgreSQL statement takes ACCESS EXCLUSIVE on."""
+    match = _EXCLUSIVE_DDL.match(statement)
+    if match is None:
+        return ()
+    table = match.group(2)
+    if match.group(1).upper() == 'DROP':
+        return (table,) + REFERENCED.get(table, ())
+    return (table,)
+
+
+def transaction_holds(clock):
+    """PostgreSQL: from the first ACCESS EXCLUSIVE statement to the end."""
+    first = {}
+    for start, _, statement in clock.statements:
+        for table in exclusive_tables(statement):
+            first.setdefault(table, start)
+    return {table: clock.end - first[table]
+            for table in HOLD_TABLES if table in first}
+
+
+def statement_holds(clock):
+    """MySQL: the longest single write or DDL statement naming the table."""
+    longest = {}
+    for start, end, statement in clock.statements:
+        if end is None or not _WRITE.match(statement):
+            continue
+        for table in HOLD_TABLES:
+            if re.search(r'\b%s\b' % table, statement):
+                longest[table] = max(longest.get(table, 0.0), end - start)
+    return longest
+
+
+HOLDS = {'transaction': transaction_holds, 'statement': statement_holds}
+
+
+def time_project(database, target, strategy, hold):
+    """db_sync through the project's API; (times, statements, holds)."""
+    with stopwatch() as times, StatementClock() as clock:
+        steps = api.db_sync(database.url, target, strategy=strategy)
     # NOTE: db_sync leaves its engine's pool to the garbage collector;
     # collect it so no connection outlives the database.
     gc.collect()
-    return times, [line for step in steps for line in step.statements]
+    holds = HOLDS[hold](clock) if hold else {}
+    used = {step.strategy for step in steps if step.strategy}
+    if target == HEAD_VERSION and used != {strategy}:
+        raise RuntimeError('asked for strategy %s, db_sync used %s'
+                           % (strategy, ', '.join(sorted(used)) or 'none'))
+    return times, [line for step in steps for line in step.statements], holds
 
 
 def time_floor(backend, database, statements):
@@ -693,6 +837,18 @@ def time_floor(backend, database, statements):
     return times
 
 
+def time_peer(database, repository_path, target):
+    """Nova's own 233 through oslo.db's db_sync, engine creation included."""
+    with stopwatch() as times:
+        engine = sqlalchemy.create_engine(database.url)
+        try:
+            oslo_migration.db_sync(engine, repository_path, target)
+        finally:
+            engine.dispose()
+    gc.collect()
+    return times
+
+
 def read_version(database):
     engine = sqlalchemy.create_engine(database.url)
     try:
@@ -704,91 +860,174 @@ def read_version(database):
         engine.dispose()
 
 
+def _check_version(database, target, who):
+    found = read_version(database)
+    if found != target:
+        raise RuntimeError('the %s left version %s, not %s'
+                           % (who, found, target))
+
+
 class Series(object):
     """The interleaved project and floor runs of one operation."""
 
-    def __init__(self, operation, target):
+    def __init__(self, operation, target, strategy):
         self.operation, self.target = operation, target
+        self.strategy = strategy
         self.runs = []
         self.statements = None
         self.statements_stable = True
         self.project_rss = self.floor_rss = 0.0
 
-    def run_project(self, database):
+    def run_project(self, backend, database):
+        sizes = backend.table_sizes(database)
         with PeakRSS() as memory:
-            times, statements = time_project(database, self.target)
+            times, statements, holds = time_project(
+                database, self.target, self.strategy, backend.hold)
         self.project_rss = max(self.project_rss, memory.peak_mb)
         if self.statements not in (None, statements):
             self.statements_stable = False
         self.statements = statements
         self.runs.append({'project_s': times['wall'],
-                          'project_cpu_s': times['cpu']})
+                          'project_cpu_s': times['cpu'], 'held_s': holds})
+        self._sizes(backend, database, sizes)
+
+    def _sizes(self, backend, database, before):
+        if before is not None and self.operation == 'upgrade':
+            self.runs[-1].update(size_before=before,
+                                 size_after=backend.table_sizes(database))
 
     def run_floor(self, backend, database):
         """Replay the last project run's statements on ``database``."""
         with PeakRSS() as memory:
             times = time_floor(backend, database, self.statements)
         self.floor_rss = max(self.floor_rss, memory.peak_mb)
-        found = read_version(database)
-        if found != self.target:
-            raise RuntimeError('the floor replay left version %s, not %s'
-                               % (found, self.target))
+        _check_version(database, self.target, 'floor replay')
         self.runs[-1].update(floor_s=times['wall'], floor_cpu_s=times['cpu'],
                              floor_connect_s=times['connect'])
 
 
-def measure(backend, template, runs):
-    """``runs`` rounds, each on two fresh copies of the filled template.
+class PeerSeries(Series):
+    """Nova's 233 (the seed) through oslo.db: no floor of its own."""
 
-    One copy is the project's, one the floor's; each is upgraded (timed)
-    and then downgraded (timed), so every downgrade starts from an upgraded
-    copy of the filled 232 database. Dirty data is written out before every
-    timed run.
+    def __init__(self, operation, target, repository_path):
+        super().__init__(operation, target, PEER)
+        self.repository_path = repository_path
+
+    def run_peer(self, backend, database):
+        sizes = backend.table_sizes(database)
+        with PeakRSS() as memory:
+            times = time_peer(database, self.repository_path, self.target)
+        self.project_rss = max(self.project_rss, memory.peak_mb)
+        _check_version(database, self.target, 'peer')
+        self.runs.append({'peer_s': times['wall'], 'peer_cpu_s': times['cpu']})
+        self._sizes(backend, database, sizes)
+
+
+def strategy_round(backend, template, upgrade, downgrade):
+    """Two fresh copies: project and floor alternate, up then down."""
+    copies = []
+    try:
+        copies.append(backend.copy(template))
+        backend.settle(copies)
+        upgrade.run_project(backend, copies[0])
+        copies.append(backend.copy(template))
+        backend.settle(copies)
+        upgrade.run_floor(backend, copies[1])
+        backend.settle(copies)
+        downgrade.run_project(backend, copies[0])
+        backend.settle(copies)
+        downgrade.run_floor(backend, copies[1])
+    finally:
+        for database in copies:
+            backend.drop(database)
+
+
+def peer_round(backend, template, upgrade, downgrade):
+    copy = backend.copy(template)
+    try:
+        backend.settle([copy])
+        upgrade.run_peer(backend, copy)
+        backend.settle([copy])
+        downgrade.run_peer(backend, copy)
+    finally:
+        backend.drop(copy)
+
+
+def measure(backend, template, runs, peer_path):
+    """``runs`` rounds of every strategy (and the peer), on fresh copies.
+
+    Per strategy, one copy is the project's, one the floor's; each is
+    upgraded (timed) and then downgraded (timed), so every downgrade starts
+    from an upgraded copy of the filled 232 database. Dirty data is written
+    out before every timed run.
     """
-    upgrade = Series('upgrade', HEAD_VERSION)
-    downgrade = Series('downgrade', BASE_VERSION)
+    pairs = [(Series('upgrade', HEAD_VERSION, strategy),
+              Series('downgrade', BASE_VERSION, strategy))
+             for strategy in backend.strategies]
+    peers = None
+    if peer_path:
+        peers = (PeerSeries('upgrade', HEAD_VERSION, peer_path),
+                 PeerSeries('downgrade', BASE_VERSION, peer_path))
     for _ in range(runs):
-        copies = []
-        try:
-            copies.append(backend.copy(template))
-            backend.settle(copies)
-            upgrade.run_project(copies[0])
-            copies.append(backend.copy(template))
-            backend.settle(copies)
-            upgrade.run_floor(backend, copies[1])
-            backend.settle(copies)
-            downgrade.run_project(copies[0])
-            backend.settle(copies)
-            downgrade.run_floor(backend, copies[1])
-        finally:
-            for database in copies:
-                backend.drop(database)
-    return upgrade, downgrade
+        for upgrade, downgrade in pairs:
+            strategy_round(backend, template, upgrade, downgrade)
+        if peers:
+            peer_round(backend, template, *peers)
+    return [series for pair in pairs for series in pair], peers or ()
 
 
 def _medians(runs, key):
     return median([run[key] for run in runs])
 
 
-def summarize(backend, series, scale):
+def _median_per_table(runs, key):
+    tables = sorted({table for run in runs for table in run.get(key, {})})
+    return {table: median([run[key][table] for run in runs
+                           if table in run.get(key, {})])
+            for table in tables}
+
+
+def _common(backend, series, counts):
+    record = {
+        'backend': backend, 'operation': series.operation,
+        'strategy': series.strategy, 'scale': counts['scale'],
+        'rows': counts['rows'],
+        'shadow_rows': counts['rows']['shadow_compute_nodes'],
+        'runs': series.runs, 'load_avg': os.getloadavg(),
+        'ru_maxrss_mb': round(ru_maxrss_mb(), 1),
+    }
+    if any('size_before' in run for run in series.runs):
+        record['size_before'] = _median_per_table(series.runs, 'size_before')
+        record['size_after'] = _median_per_table(series.runs, 'size_after')
+    return record
+
+
+def summarize(backend, series, counts):
     project_s = _medians(series.runs, 'project_s')
     floor_s = _medians(series.runs, 'floor_s')
-    record = {
-        'backend': backend, 'operation': series.operation, 'scale': scale,
+    record = _common(backend, series, counts)
+    record.update({
         'project_s': project_s, 'floor_s': floor_s,
         'ratio': project_s / floor_s, 'fixed_ms': (project_s - floor_s) * 1e3,
         'project_cpu_s': _medians(series.runs, 'project_cpu_s'),
         'floor_cpu_s': _medians(series.runs, 'floor_cpu_s'),
         'floor_connect_ms': _medians(series.runs, 'floor_connect_s') * 1e3,
-        'runs': series.runs,
         'project_peak_rss_mb': round(series.project_rss, 1),
         'floor_peak_rss_mb': round(series.floor_rss, 1),
         'statements': len(series.statements),
         'statements_stable': series.statements_stable,
-        'load_avg': os.getloadavg(),
-        'ru_maxrss_mb': round(ru_maxrss_mb(), 1),
-    }
+        'held_s': _median_per_table(series.runs, 'held_s'),
+    })
     record.update(judge(floor_s, record['ratio'], record['fixed_ms']))
+    return record
+
+
+def summarize_peer(backend, series, counts):
+    record = _common(backend, series, counts)
+    record.update({'peer_s': _medians(series.runs, 'peer_s'),
+                   'peer_cpu_s': _medians(series.runs, 'peer_cpu_s'),
+                   'peer_peak_rss_mb': round(series.project_rss, 1),
+                   'repository': 'migrate_repo with 233 from the seed'})
     return record
 
 
@@ -798,6 +1037,64 @@ def judge(floor_s, ratio, fixed_ms):
                 'target_met': ratio <= MAX_HEAVY_RATIO}
     return {'kind': 'light', 'target': 'fixed <= %g ms' % MAX_LIGHT_FIXED_MS,
             'target_met': fixed_ms <= MAX_LIGHT_FIXED_MS}
+
+
+# -- the peer ----------------------------------------------------------------
+
+# NOTE: the seed is a scraped copy of Nova's 233: its functions only, with a
+# banner line before each and U+00A0 in the indentation. Nova's file began
+# with these imports (timeutils then came from nova.openstack.common).
+PEER_IMPORTS = '''from oslo_utils import timeutils
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer
+from sqlalchemy import MetaData, String, Table, Text
+
+
+'''
+MIGRATION_233 = '233_add_stats_in_compute_nodes.py'
+
+
+def seed_file(path):
+    """The seed text file at ``path`` (a file, or a folder holding one)."""
+    if os.path.isdir(path):
+        names = sorted(name for name in os.listdir(path)
+                       if name.endswith('.txt'))
+        if not names:
+            return None
+        path = os.path.join(path, names[0])
+    return path if os.path.isfile(path) else None
+
+
+def seed_script(text):
+    """The seed made runnable: spaces for U+00A0, banners out, imports in."""
+    lines = [line for line in text.replace('\u00a0', ' ').splitlines()
+             if not line.startswith('****')]
+    return PEER_IMPORTS + '\n'.join(lines) + '\n'
+
+
+def peer_repository(seed_path, directory):
+    """A copy of migrate_repo whose 233 is the seed's; None without one."""
+    path = seed_file(seed_path) if seed_path else None
+    if path is None:
+        return None
+    with open(path, encoding='utf-8') as seed:
+        script = seed_script(seed.read())
+    target = os.path.join(directory, 'peer_repo')
+    shutil.copytree(api.REPOSITORY_PATH, target,
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    versions = os.path.join(target, 'versions')
+    os.remove(os.path.join(versions, MIGRATION_233))
+    # NOTE: sqlalchemy-migrate loads a script as a module named after its
+    # file, re-executing it into the module of that name if there is one:
+    # under the project's names the peer's 233 would replace the
+    # project's (and back) in this process.
+    for name in os.listdir(versions):
+        if name[:3].isdigit():
+            os.rename(os.path.join(versions, name), os.path.join(
+                versions, name.replace('_', '_peer_', 1)))
+    with open(os.path.join(versions, MIGRATION_233.replace(
+            '_', '_peer_', 1)), 'w') as out:
+        out.write(script)
+    return target
 
 
 # -- one backend -------------------------------------------------------------
@@ -820,23 +1117,29 @@ def _describe_counts(counts):
                      for table, count in sorted(counts.items()))
 
 
-def bench_backend(backend, scale, runs):
-    counts = row_counts(scale)
+def bench_scale(backend, scale, runs, peer_path):
+    rows = row_counts(scale)
+    counts = {'scale': scale, 'rows': rows}
     began = time.perf_counter()
-    template = build_template(backend, counts)
-    records = []
-    for series in measure(backend, template, runs):
-        record = summarize(backend.name, series, scale)
-        record['rows'] = counts
-        records.append(record)
-        log('%s %s: project %.3f s, floor %.3f s' % (
-            backend.name, series.operation, record['project_s'],
-            record['floor_s']))
-    log('%s: done in %.1f s' % (backend.name, time.perf_counter() - began))
+    template = build_template(backend, rows)
+    try:
+        all_series, peers = measure(backend, template, runs, peer_path)
+    finally:
+        backend.drop(template)
+    records = [summarize(backend.name, series, counts)
+               for series in all_series]
+    records += [summarize_peer(backend.name, series, counts)
+                for series in peers]
+    for record in records:
+        log('%s %s %s at scale %g: %.3f s' % (
+            backend.name, record['strategy'], record['operation'], scale,
+            record.get('project_s', record.get('peer_s'))))
+    log('%s scale %g: done in %.1f s' % (backend.name, scale,
+                                         time.perf_counter() - began))
     return records
 
 
-def bench_backends(args, servers):
+def bench_backends(args, servers, notes, peer_path):
     records = []
     for name in args.backends:
         backend = make_backend(name, args)
@@ -847,8 +1150,10 @@ def bench_backends(args, servers):
             backend.close()
             continue
         try:
-            records += bench_backend(backend, args.scale, args.runs)
+            for scale in args.scales:
+                records += bench_scale(backend, scale, args.runs, peer_path)
         finally:
+            notes += backend.notes()
             backend.close()
     return records
 
@@ -964,25 +1269,56 @@ def header_lines(machine):
             'servers: %s' % (servers or 'none reachable')]
 
 
-# (record key, title, format); numbers are right-aligned.
+def _fmt(key, fmt):
+    def cell(record):
+        value = record.get(key)
+        if value is None:
+            return '-'
+        if isinstance(value, bool):
+            return 'yes' if value else 'NO'
+        return fmt % value
+    return cell
+
+
+def _held(table):
+    def cell(record):
+        value = record.get('held_s', {}).get(table)
+        return '-' if value is None else '%.3f' % value
+    return cell
+
+
+def _size(table):
+    def cell(record):
+        if 'size_before' not in record:
+            return '-'
+        return '%.1f->%.1f' % (record['size_before'][table] / 1048576.0,
+                               record['size_after'][table] / 1048576.0)
+    return cell
+
+
+# (title, cell of a record, numeric); numbers are right-aligned.
 MIGRATION_COLUMNS = (
-    ('backend', 'backend', '%s'), ('operation', 'operation', '%s'),
-    ('project_s', 'project s', '%.3f'), ('floor_s', 'floor s', '%.3f'),
-    ('ratio', 'ratio', '%.2f'), ('fixed_ms', 'fixed ms', '%.1f'),
-    ('kind', 'step', '%s'), ('target', 'target', '%s'),
-    ('target_met', 'met', '%s'),
-    ('project_cpu_s', 'cpu proj s', '%.3f'),
-    ('floor_cpu_s', 'cpu floor s', '%.3f'),
-    ('floor_connect_ms', 'floor conn ms', '%.1f'),
-    ('project_peak_rss_mb', 'RSS proj MB', '%.1f'),
-    ('floor_peak_rss_mb', 'RSS floor MB', '%.1f'),
+    ('backend', _fmt('backend', '%s'), False),
+    ('strategy', _fmt('strategy', '%s'), False),
+    ('operation', _fmt('operation', '%s'), False),
+    ('shadow rows', _fmt('shadow_rows', '%d'), True),
+    ('project s', _fmt('project_s', '%.3f'), True),
+    ('floor s', _fmt('floor_s', '%.3f'), True),
+    ('ratio', _fmt('ratio', '%.2f'), True),
+    ('fixed ms', _fmt('fixed_ms', '%.1f'), True),
+    ('step', _fmt('kind', '%s'), False),
+    ('target', _fmt('target', '%s'), False),
+    ('met', _fmt('target_met', '%s'), False),
+    ('cpu proj s', _fmt('project_cpu_s', '%.3f'), True),
+    ('cpu floor s', _fmt('floor_cpu_s', '%.3f'), True),
+    ('floor conn ms', _fmt('floor_connect_ms', '%.1f'), True),
+    ('RSS proj MB', _fmt('project_peak_rss_mb', '%.1f'), True),
+    ('RSS floor MB', _fmt('floor_peak_rss_mb', '%.1f'), True),
+    ('held cn s', _held('compute_nodes'), True),
+    ('held shadow s', _held('shadow_compute_nodes'), True),
+    ('cn MB', _size('compute_nodes'), True),
+    ('shadow MB', _size('shadow_compute_nodes'), True),
 )
-
-
-def _cell(value, fmt):
-    if isinstance(value, bool):
-        return 'yes' if value else 'NO'
-    return fmt % value
 
 
 def aligned(rows, numeric):
@@ -992,13 +1328,105 @@ def aligned(rows, numeric):
             .rstrip() for row in rows]
 
 
+def migration_records(records, peer=False):
+    return [record for record in records
+            if record['operation'] in ('upgrade', 'downgrade') and
+            (record['strategy'] == PEER) == peer]
+
+
 def table_lines(records):
-    rows = [[title for _, title, _ in MIGRATION_COLUMNS]]
-    rows += [[_cell(record[key], fmt) for key, _, fmt in MIGRATION_COLUMNS]
-             for record in records
-             if record['operation'] in ('upgrade', 'downgrade')]
-    numeric = ['f' in fmt for _, _, fmt in MIGRATION_COLUMNS]
-    return aligned(rows, numeric)
+    rows = [[title for title, _, _ in MIGRATION_COLUMNS]]
+    rows += [[cell(record) for _, cell, _ in MIGRATION_COLUMNS]
+             for record in migration_records(records)]
+    return aligned(rows, [number for _, _, number in MIGRATION_COLUMNS])
+
+
+def peer_lines(records):
+    """Nova's 233 through oslo.db, beside the project's classic run."""
+    classic = {(r['backend'], r['operation'], r['shadow_rows']): r
+               for r in migration_records(records)
+               if r['strategy'] == CLASSIC}
+    lines = []
+    for record in migration_records(records, peer=True):
+        ours = classic.get((record['backend'], record['operation'],
+                            record['shadow_rows']))
+        beside = ('' if ours is None else '; project classic %.3f s, floor '
+                  '%.3f s' % (ours['project_s'], ours['floor_s']))
+        lines.append('peer (Nova 233 via oslo_db db_sync) %s %s, %d shadow '
+                     'rows: %.3f s%s%s' % (
+                         record['backend'], record['operation'],
+                         record['shadow_rows'], record['peer_s'], beside,
+                         _size_text(record)))
+    return lines
+
+
+def _size_text(record):
+    if 'size_before' not in record:
+        return ''
+    return '; sizes MB ' + ', '.join(
+        '%s %s' % (table, _size(table)(record)) for table in HOLD_TABLES)
+
+
+def growth_series(records):
+    """{(backend, label): {shadow rows: upgrade seconds}}, labels: each
+    strategy, its floor, and the peer."""
+    series = {}
+    for record in records:
+        if record.get('operation') != 'upgrade' or 'strategy' not in record:
+            continue
+        key = (record['backend'], record['strategy'])
+        if record['strategy'] == PEER:
+            series.setdefault(key, {})[record['shadow_rows']] = \
+                record['peer_s']
+            continue
+        series.setdefault(key, {})[record['shadow_rows']] = \
+            record['project_s']
+        floor = (record['backend'], record['strategy'] + ' floor')
+        series.setdefault(floor, {})[record['shadow_rows']] = \
+            record['floor_s']
+    return series
+
+
+def growth_lines(records):
+    series = growth_series(records)
+    if not series:
+        return []
+    sizes = sorted({rows for points in series.values() for rows in points})
+    head = ['backend', 'upgrade'] + ['%d rows s' % rows for rows in sizes]
+    rows = [head] + [[backend, label] + [
+        '-' if points.get(rows) is None else '%.3f' % points[rows]
+        for rows in sizes] for (backend, label), points in series.items()]
+    return (['upgrade seconds against shadow_compute_nodes rows:'] +
+            aligned(rows, [False, False] + [True] * len(sizes)))
+
+
+def plot(records, path):
+    """Seconds against rows, log-log, one line per backend and strategy."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit('bench_migration: --plot needs matplotlib '
+                         '(pip install matplotlib, or the bench extra)')
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
+    figure, axes = pyplot.subplots(figsize=(8, 5.5))
+    for (backend, label), points in sorted(growth_series(records).items()):
+        if label.endswith('floor'):
+            continue
+        rows = sorted(points)
+        axes.plot(rows, [points[n] for n in rows], marker='o',
+                  linestyle='--' if label == PEER else '-',
+                  label='%s %s' % (backend, label))
+    axes.set_xscale('log')
+    axes.set_yscale('log')
+    axes.set_xlabel('shadow_compute_nodes rows')
+    axes.set_ylabel('233 upgrade, seconds (median)')
+    axes.set_title('Migration 233 upgrade: project strategies and Nova 233')
+    axes.grid(True, which='both', alpha=0.3)
+    axes.legend(fontsize='small')
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    log('plot written to %s' % path)
 
 
 def extra_lines(records):
@@ -1018,16 +1446,22 @@ def extra_lines(records):
     return lines
 
 
-def report(records, machine, wall_s, scale, runs):
+def report(records, machine, summary):
     lines = header_lines(machine)
-    lines.append('scale %g (%s), median of %d runs; total wall time %.1f s; '
-                 'peak RSS (ru_maxrss) %.1f MB' % (
-                     scale, _describe_counts(row_counts(scale)), runs,
-                     wall_s, ru_maxrss_mb()))
-    lines.append('')
-    lines += table_lines(records)
-    lines.append('')
-    lines += extra_lines(records)
+    scales = summary['scales']
+    lines.append('scale %s (at 1: %s), median of %d runs; total wall time '
+                 '%.1f s; peak RSS (ru_maxrss) %.1f MB' % (
+                     ', '.join('%g' % scale for scale in scales),
+                     _describe_counts(row_counts(1)), summary['runs'],
+                     summary['wall_s'], ru_maxrss_mb()))
+    lines += ['peer: %s' % summary['peer']] + summary['notes']
+    lines.append('held: PostgreSQL, first ACCESS EXCLUSIVE statement to '
+                 'commit; MySQL, longest statement on the table. MB: '
+                 'pg_total_relation_size before->after')
+    for block in (table_lines(records), peer_lines(records),
+                  growth_lines(records), extra_lines(records)):
+        if block:
+            lines += [''] + block
     print('\n'.join(lines), flush=True)
 
 
@@ -1053,12 +1487,24 @@ def positive(kind):
     return parse
 
 
+def parse_scales(text):
+    scales = [positive(float)(part) for part in text.split(',')
+              if part.strip()]
+    if not scales:
+        raise argparse.ArgumentTypeError('give at least one scale')
+    return sorted(set(scales))
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description='Time migration 233 through db_sync against the floor '
-        '(its own statements replayed on a plain connection).')
+        '(its own statements replayed on a plain connection) and against '
+        'Nova\'s own 233 through oslo.db (the peer).')
     parser.add_argument('--scale', type=positive(float), default=1.0,
                         help='multiplies the row counts (default 1.0)')
+    parser.add_argument('--scales', type=parse_scales,
+                        help='comma-separated scales, e.g. 0.1,1,3 '
+                        '(default: --scale alone)')
     parser.add_argument('--backends', type=parse_backends,
                         default=list(BACKENDS),
                         help='comma-separated (default: all three)')
@@ -1068,6 +1514,11 @@ def parse_args(argv):
                         help='cold start runs (default 5; median)')
     parser.add_argument('--json', metavar='PATH',
                         help='write the records to PATH as JSON')
+    parser.add_argument('--plot', metavar='FILE.png',
+                        help='draw seconds against rows (needs matplotlib)')
+    parser.add_argument('--seed', metavar='PATH', default=DEFAULT_SEED,
+                        help='Nova\'s 233 as text, or a folder holding it '
+                        '(default ../shared/seed from the repository root)')
     parser.add_argument('--suite', action='store_true',
                         help='also time the test suite per backend (slow)')
     parser.add_argument('--mysql-url', default=DEFAULT_ADMIN_URLS['mysql'],
@@ -1075,29 +1526,51 @@ def parse_args(argv):
     parser.add_argument('--postgresql-url',
                         default=DEFAULT_ADMIN_URLS['postgresql'],
                         help='admin URL of the PostgreSQL server')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.scales = args.scales or [args.scale]
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.plot:
+        # NOTE: fail before the long part, not after it.
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print('bench_migration: --plot needs matplotlib (pip install '
+                  'matplotlib)', file=sys.stderr)
+            return 2
     # NOTE: as the CLI does; the pinned stack's deprecation noise would
     # otherwise bury the table.
     warnings.simplefilter('ignore')
     began, load_at_start = time.perf_counter(), os.getloadavg()
-    servers = {}
-    records = bench_backends(args, servers)
+    servers, notes = {}, []
+    directory = tempfile.mkdtemp(prefix=DB_PREFIX)
+    try:
+        peer_path = peer_repository(args.seed, directory)
+        peer = ('Nova 233 from %s' % seed_file(args.seed) if peer_path else
+                'skipped: no seed text at %s' % args.seed)
+        log('peer: %s' % peer)
+        records = bench_backends(args, servers, notes, peer_path)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
     records.append(cold_start_record(args.cold_runs))
     if args.suite:
         records += [suite_record(name) for name in args.backends]
-    wall_s = time.perf_counter() - began
     machine = machine_info(servers, load_at_start)
-    records.append({'backend': None, 'operation': 'summary',
-                    'wall_s': wall_s, 'scale': args.scale, 'runs': args.runs,
-                    'ru_maxrss_mb': ru_maxrss_mb(), 'machine': machine})
-    report(records, machine, wall_s, args.scale, args.runs)
+    summary = {'backend': None, 'operation': 'summary',
+               'wall_s': time.perf_counter() - began, 'scale': args.scale,
+               'scales': args.scales, 'runs': args.runs, 'peer': peer,
+               'notes': notes, 'ru_maxrss_mb': ru_maxrss_mb(),
+               'machine': machine}
+    records.append(summary)
+    report(records, machine, summary)
     if args.json:
         with open(args.json, 'w') as output:
             json.dump(records, output, indent=2, sort_keys=True)
+    if args.plot:
+        plot(records, args.plot)
     return 0
 
 

@@ -1,4 +1,5 @@
 """Smoke test of tools/bench_migration.py: a tiny run on SQLite only."""
+import importlib.util
 import json
 import math
 import os
@@ -11,39 +12,123 @@ import testtools
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, 'tools', 'bench_migration.py')
-REQUIRED = ('backend', 'operation', 'project_s', 'floor_s', 'ratio',
-            'fixed_ms', 'runs', 'scale')
+REQUIRED = ('backend', 'operation', 'strategy', 'project_s', 'floor_s',
+            'ratio', 'fixed_ms', 'runs', 'scale', 'shadow_rows', 'held_s')
 POSITIVE = ('project_s', 'floor_s', 'ratio')
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location('bench_migration', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class TestBenchSmoke(testtools.TestCase):
 
-    def _run(self):
+    def _run(self, *extra):
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, 'bench.json')
-            subprocess.run(
+            completed = subprocess.run(
                 [sys.executable, SCRIPT, '--scale', '0.001', '--runs', '1',
-                 '--cold-runs', '1', '--backends', 'sqlite', '--json', path],
+                 '--cold-runs', '1', '--backends', 'sqlite', '--json', path]
+                + list(extra),
                 check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 timeout=120)
             with open(path) as output:
-                return json.load(output)
+                return json.load(output), completed.stdout.decode()
 
     def test_tiny_sqlite_run(self):
-        records = self._run()
-        by_operation = {record['operation']: record for record in records}
+        records, _ = self._run()
+        ours = {record['operation']: record for record in records
+                if record.get('strategy') != 'peer'}
         for operation in ('upgrade', 'downgrade'):
-            record = by_operation[operation]
+            record = ours[operation]
             for key in REQUIRED:
                 self.assertIn(key, record)
             self.assertEqual('sqlite', record['backend'])
+            self.assertEqual('classic', record['strategy'])
             self.assertEqual(0.001, record['scale'])
+            self.assertEqual(200, record['shadow_rows'])
             for key in POSITIVE:
                 self.assertGreater(record[key], 0, key)
             self.assertTrue(math.isfinite(record['fixed_ms']))
             self.assertEqual(1, len(record['runs']))
             self.assertGreater(record['runs'][0]['project_s'], 0)
             self.assertGreater(record['runs'][0]['floor_s'], 0)
-        cold = by_operation['cold_start']
+        cold = ours['cold_start']
         self.assertGreater(cold['cli_s'], 0)
         self.assertGreater(cold['import_sqlalchemy_s'], 0)
+
+    def test_peer_when_the_seed_is_there(self):
+        bench = _load_bench()
+        records, stdout = self._run()
+        peers = [record for record in records
+                 if record.get('strategy') == 'peer']
+        summary = records[-1]
+        if bench.seed_file(bench.DEFAULT_SEED) is None:
+            self.assertEqual([], peers)
+            self.assertIn('skipped', summary['peer'])
+            return
+        self.assertEqual(['downgrade', 'upgrade'],
+                         sorted(record['operation'] for record in peers))
+        for record in peers:
+            self.assertEqual('sqlite', record['backend'])
+            self.assertGreater(record['peer_s'], 0)
+        self.assertIn('peer (Nova 233 via oslo_db db_sync) sqlite upgrade',
+                      stdout)
+
+    def test_missing_seed_skips_the_peer(self):
+        with tempfile.TemporaryDirectory() as directory:
+            records, stdout = self._run('--seed', directory)
+        self.assertEqual([], [record for record in records
+                              if record.get('strategy') == 'peer'])
+        self.assertIn('peer: skipped: no seed text at', stdout)
+
+    def test_scales_give_one_column_each(self):
+        records, stdout = self._run('--scales', '0.001,0.002')
+        rows = sorted({record['shadow_rows'] for record in records
+                       if record.get('strategy') == 'classic'})
+        self.assertEqual([200, 400], rows)
+        self.assertIn('200 rows s', stdout)
+        self.assertIn('400 rows s', stdout)
+
+
+class TestBenchParts(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bench = _load_bench()
+
+    def test_seed_script_runs_as_python(self):
+        text = ('**** banner ****\ndef upgrade(engine):\n'
+                '\u00a0\u00a0\u00a0\u00a0meta\u00a0=\u00a0MetaData()\n')
+        script = self.bench.seed_script(text)
+        self.assertNotIn('\u00a0', script)
+        self.assertNotIn('****', script)
+        namespace = {}
+        exec(compile(script, 'seed', 'exec'), namespace)
+        self.assertIn('upgrade', namespace)
+
+    def test_transaction_holds_start_at_the_first_exclusive_lock(self):
+        clock = type('Clock', (), {})()
+        clock.statements = [
+            [1.0, 1.1, 'SELECT 1'],
+            [2.0, 2.1, 'DROP TABLE compute_node_stats'],
+            [3.0, 3.1, 'ALTER TABLE shadow_compute_nodes ADD stats TEXT'],
+        ]
+        clock.end = 10.0
+        self.assertEqual({'compute_nodes': 8.0, 'shadow_compute_nodes': 7.0},
+                         self.bench.transaction_holds(clock))
+
+    def test_statement_holds_are_the_longest_write(self):
+        clock = type('Clock', (), {})()
+        clock.statements = [
+            [0.0, 5.0, 'SELECT * FROM compute_nodes'],
+            [1.0, 1.5, 'ALTER TABLE compute_nodes ADD stats TEXT'],
+            [2.0, 4.0, "UPDATE compute_nodes SET stats='{}'"],
+            [5.0, 5.2, "UPDATE shadow_compute_nodes SET stats='{}'"],
+        ]
+        holds = self.bench.statement_holds(clock)
+        self.assertAlmostEqual(2.0, holds['compute_nodes'])
+        self.assertAlmostEqual(0.2, holds['shadow_compute_nodes'])
