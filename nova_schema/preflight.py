@@ -18,7 +18,14 @@ Position = collections.namedtuple('Position', 'plan done')
 Position.__doc__ = """Where a step stands: ``done`` of ``plan``'s
 operations are already in the database (0 on a clean start)."""
 
-Discard = collections.namedtuple('Discard', 'table column rows')
+Discard = collections.namedtuple('Discard', 'table column rows approximate')
+Discard.__doc__ = """A table (or a table's column) whose data a step
+discards: ``rows`` counted, or the server's estimate when ``approximate``."""
+
+# NOTE: counting rows is a full scan (a million stats rows: a third of a
+# second on MariaDB, more than the instant strategy's whole step); beyond
+# this many rows by the server's own statistics, its estimate is reported.
+EXACT_UP_TO = 10000
 
 
 def _candidates(step_plan, expected, resumable):
@@ -83,6 +90,13 @@ def locate(connection, backend, start, end):
         return None
     expected = check.normalize_all(check.load_expected(backend.name),
                                    backend)
+    end_schema = expected[step_plan.end_variant]
+    refusal = backend.step_refusal(connection, step_plan, [
+        name for name in end_schema
+        if not end_schema[name]['primary_key']['columns']])
+    if refusal:
+        raise exception.PreflightRefused(
+            '%d -> %d refused before any change: %s' % (start, end, refusal))
     actual = live_schema(connection, backend,
                          plan_mod.touched_tables(step_plan))
     closest = None
@@ -129,23 +143,33 @@ def check_baseline(state_tables, managed):
 
 def discards(connection, backend, position):
     """What the rest of a step discards: ``Discard`` per table or column
-    with the number of rows (for a column, rows holding a value)."""
+    with the number of rows (for a column, rows holding a value); for a
+    table over ``EXACT_UP_TO`` rows by the server's statistics, their
+    estimate of its rows instead."""
     found = []
     for operation in plan_mod.discarding(position.plan):
         if operation in position.plan.operations[:position.done]:
             continue
-        found.append(Discard(operation.table, operation.column,
-                             backend.count_rows(connection, operation.table,
-                                                operation.column)))
+        estimate = backend.estimated_rows(connection, operation.table)
+        if estimate is not None and estimate > EXACT_UP_TO:
+            found.append(Discard(operation.table, operation.column, estimate,
+                                 True))
+        else:
+            found.append(Discard(operation.table, operation.column,
+                                 backend.count_rows(connection,
+                                                    operation.table,
+                                                    operation.column),
+                                 False))
     return found
 
 
 def describe_discards(found):
     return ', '.join(
-        '%s (%d row%s)' % (
+        '%s (%s%d row%s)' % (
             item.table if item.column is None
             else '%s.%s' % (item.table, item.column),
-            item.rows, '' if item.rows == 1 else 's')
+            'about ' if item.approximate else '', item.rows,
+            '' if item.rows == 1 else 's')
         for item in found)
 
 

@@ -52,7 +52,9 @@ class Step(object):
                 'strategy': self.strategy,
                 'strategy_reason': self.strategy_reason,
                 'discards': [{'table': item.table, 'column': item.column,
-                              'rows': item.rows} for item in self.discards]}
+                              'rows': item.rows,
+                              'approximate': item.approximate}
+                             for item in self.discards]}
 
 
 class SyncRun(object):

@@ -122,6 +122,17 @@ class Backend(object):
         counted: their foreign keys are part of the schema."""
         return []
 
+    def step_refusal(self, connection, step_plan, keyless_tables):
+        """Why this server must not run ``step_plan`` at all, or None
+        (``keyless_tables``: the tables it creates without a primary
+        key)."""
+        return None
+
+    def estimated_rows(self, connection, table):
+        """The server's own estimate of ``table``'s rows, without a scan,
+        or None where it has none."""
+        return None
+
     def count_rows(self, connection, table, column=None):
         """Rows of ``table``; with ``column``, rows where it has a value."""
         quote = connection.dialect.identifier_preparer.quote

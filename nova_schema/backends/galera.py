@@ -22,6 +22,8 @@ import socket
 import threading
 import uuid
 
+import sqlalchemy
+
 from nova_schema.backends import base
 from nova_schema import repository
 
@@ -145,3 +147,30 @@ class Lease(object):
                           'WHERE name = %%s AND holder = %%s' % LOCK_TABLE,
                           (LOCK_NAME, self.holder))
             self._heartbeat = None
+
+
+def refusal(connection, step_plan, keyless_tables):
+    """Why a Galera node must not run ``step_plan``, or None.
+
+    ``keyless_tables`` are the tables the step creates without a primary
+    key (Nova's downgraded compute_node_stats).
+    """
+    method = connection.execute(
+        sqlalchemy.text('SELECT @@wsrep_OSU_method')).scalar()
+    if str(method).upper() != 'TOI':
+        return ('the node runs DDL with wsrep_OSU_method=%s, which changes '
+                'this node only; set it to TOI for the migration' % method)
+    try:
+        mode = connection.execute(
+            sqlalchemy.text('SELECT @@wsrep_mode')).scalar() or ''
+    except Exception:  # noqa: servers before 10.6 have no wsrep_mode
+        mode = ''
+    created = sorted(operation.table for operation in step_plan.operations
+                     if operation.kind == 'create_table' and
+                     operation.table in keyless_tables)
+    if 'REQUIRED_PRIMARY_KEY' in str(mode).upper() and created:
+        return ('the cluster has wsrep_mode=REQUIRED_PRIMARY_KEY and the '
+                'step creates %s without a primary key, as Nova did; '
+                'remove REQUIRED_PRIMARY_KEY from wsrep_mode for the '
+                'migration' % ' and '.join(created))
+    return None

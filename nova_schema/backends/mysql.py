@@ -260,6 +260,17 @@ class Backend(base.Backend):
                       if source not in managed]
         return found
 
+    def step_refusal(self, connection, step_plan, keyless_tables):
+        if galera.is_node(connection.connection.dbapi_connection):
+            return galera.refusal(connection, step_plan, keyless_tables)
+        return None
+
+    def estimated_rows(self, connection, table):
+        return connection.execute(sqlalchemy.text(
+            'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE '
+            'TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table'),
+            {'table': table}).scalar()
+
     def normalize_schema(self, schema):
         """MySQL 8 drops integer display widths (INT(11) -> INT) and older
         servers call utf8mb3 utf8; neither is a difference in the schema."""

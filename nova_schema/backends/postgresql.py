@@ -124,6 +124,13 @@ class Backend(base.Backend):
     server_version_sql = 'SHOW server_version'
     Session = Session
 
+    def estimated_rows(self, connection, table):
+        estimate = connection.execute(sqlalchemy.text(
+            'SELECT CAST(reltuples AS bigint) FROM pg_class '
+            'WHERE oid = to_regclass(:table)'), {'table': table}).scalar()
+        # NOTE: -1 (PostgreSQL 14+) or 0: never analysed; count instead.
+        return estimate if estimate and estimate > 0 else None
+
     def instant_unavailable(self, connection, tables):
         number = int(connection.execute(
             sqlalchemy.text('SHOW server_version_num')).scalar())

@@ -252,9 +252,11 @@ class DryRunChecks(command_base.CommandChecks):
                           'strategy': 'classic', 'strategy_reason': None,
                           'discards': [
                               {'table': 'compute_node_stats',
-                               'column': None, 'rows': 2},
+                               'column': None, 'rows': 2,
+                               'approximate': False},
                               {'table': 'shadow_compute_node_stats',
-                               'column': None, 'rows': 1}]}, step)
+                               'column': None, 'rows': 1,
+                               'approximate': False}]}, step)
 
     def test_json_from_empty_database(self):
         self.create_empty_database()

@@ -209,3 +209,43 @@ class GaleraTestCase(testtools.TestCase):
             self.assertEqual((None, None), tuple(connection.execute(
                 sqlalchemy.text('SELECT holder, expires FROM '
                                 'nova_schema_lock')).one()))
+
+    def _set_global(self, node, name, value):
+        """SET GLOBAL on one node, restored when the test ends."""
+        engine = self.engines[node]
+        with engine.connect() as connection:
+            old = connection.execute(sqlalchemy.text(
+                'SELECT @@GLOBAL.%s' % name)).scalar()
+            connection.execute(sqlalchemy.text(
+                'SET GLOBAL %s = :value' % name), {'value': value})
+        self.addCleanup(self._restore_global, engine, name, old)
+
+    def _restore_global(self, engine, name, value):
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(
+                'SET GLOBAL %s = :value' % name), {'value': value})
+
+    def test_rsu_is_refused_before_any_change(self):
+        _prepare_232(self.engines[0])
+        before = support.snapshot(self.engines[2])
+        self._set_global(2, 'wsrep_OSU_method', 'RSU')
+        process = support.run_cli(self, self.urls[2], 'sync')
+        self.assertEqual(2, process.popen.returncode, process.describe())
+        self.assertIn('232 -> 233 refused before any change: the node runs '
+                      'DDL with wsrep_OSU_method=RSU', process.stderr)
+        self.assertEqual([], support.differences(
+            before, support.snapshot(self.engines[2])))
+
+    def test_required_primary_key_refuses_the_downgrade_up_front(self):
+        _prepare_232(self.engines[0])
+        api.db_sync(self.urls[0], 233)
+        before = support.snapshot(self.engines[1])
+        self._set_global(1, 'wsrep_mode', 'REQUIRED_PRIMARY_KEY')
+        process = support.run_cli(self, self.urls[1], 'sync', '232')
+        self.assertEqual(2, process.popen.returncode, process.describe())
+        [line] = process.stderr.splitlines()
+        self.assertIn('233 -> 232 refused before any change: the cluster has '
+                      'wsrep_mode=REQUIRED_PRIMARY_KEY and the step creates '
+                      'compute_node_stats without a primary key', line)
+        self.assertEqual([], support.differences(
+            before, support.snapshot(self.engines[1])))

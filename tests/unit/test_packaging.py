@@ -1,4 +1,5 @@
-"""Packaging: the extras that bring each server's driver."""
+"""Packaging: the extras that bring each server's driver, and the
+benchmark's plotting library."""
 import configparser
 import os
 import re
@@ -31,7 +32,8 @@ class TestExtras(testtools.TestCase):
         extras = {name: _requirement_names(value)
                   for name, value in self.setup_cfg['extras'].items()}
         self.assertEqual({'mysql': ['pymysql'],
-                          'postgresql': ['psycopg2-binary']}, extras)
+                          'postgresql': ['psycopg2-binary'],
+                          'bench': ['matplotlib']}, extras)
 
     def test_every_extra_is_pinned(self):
         pinned = _constraints()
