@@ -303,6 +303,11 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
             session.rollback()
         else:
             session.commit()
+        if interrupt is not None:
+            reached = steps[-1].end if steps else state.version
+            interrupt.completed(
+                'db sync had %s; the database is at %s'
+                % ('shown its steps' if dry_run else 'finished', reached))
         return steps
 
     def doing():
@@ -338,10 +343,20 @@ def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
         # NOTE: no try waits past the deadline.
         wait = min(lock_wait, max(waiter.remaining(), 0.1))
         with backend.session(wait, waiter) as session:
-            if interrupt is None:
-                return work(session)
-            with interrupt.attached(session):
-                return work(session)
+            try:
+                if interrupt is None:
+                    return work(session)
+                with interrupt.attached(session):
+                    return work(session)
+            except database.CONNECTION_ERRORS + database.DBAPI_ERRORS as error:
+                # NOTE: a read before the first change (the state, the
+                # pre-flight check) may meet a busy lock too.
+                if backend.is_lock_wait_timeout(database.root_cause(error)):
+                    raise exception.LockBusy(
+                        'a table lock', usual_holder='an open transaction',
+                        tables=sorted(check.managed_tables(
+                            check.load_expected(backend.name))))
+                raise
 
     waiter = waiting.Waiter(lock_timeout, on_wait,
                             lambda busy: _lock_holders(backend, busy),
@@ -355,6 +370,8 @@ def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
                         gave_up.busy.held_by,
                         _state_left(engine, backend, dry_run)))
     except exception.Interrupted as interrupted:
+        if interrupt.is_completed:
+            raise
         what = doing() if callable(doing) else doing
         raise interrupt.error(' %s; %s' % (
             what, _state_left(engine, backend, dry_run))) from interrupted

@@ -317,7 +317,12 @@ def main(argv=None):
     guard = interrupt.Guard(on_give_up=_gave_up_after_interrupt)
     try:
         with guard.installed():
-            return args.handler(args, _resolve(args), guard) or EXIT_OK
+            status = args.handler(args, _resolve(args), guard) or EXIT_OK
+            if guard.interrupted:
+                # NOTE: a signal during the run's last moments (its
+                # session was still open, so it only cancelled).
+                raise guard.error(' after %s' % guard.completion)
+            return status
     except exception.Interrupted as error:
         _fail(str(error))
         return error.exit_status

@@ -79,9 +79,25 @@ class Guard(object):
         self._event.set()
         return first, session
 
+    @property
+    def completion(self):
+        return getattr(self, '_completed', None) or 'the command completed'
+
+    @property
+    def is_completed(self):
+        return getattr(self, '_completed', None) is not None
+
+    def completed(self, what):
+        """The run's changes are committed: a signal from now on says so
+        (``what``) instead of claiming nothing changed."""
+        self._completed = what
+
     def _handler(self, number, frame):
         first, session = self._note(number)
         if session is None and first:
+            completed = getattr(self, '_completed', None)
+            if completed:
+                raise self.error(' after %s' % completed)
             raise self.error()
 
     def _watch(self, read_end):
@@ -97,14 +113,16 @@ class Guard(object):
                     continue
                 first, session = self._note(number)
                 if session is not None:
-                    session.cancel()
+                    # NOTE: the timer first: a cancel opens a connection,
+                    # which a broken network can hold for minutes.
                     if first:
                         self._start_grace_timer()
+                    session.cancel()
 
     def _start_grace_timer(self):
-        timer = threading.Timer(self.grace, self._give_up)
-        timer.daemon = True
-        timer.start()
+        self._timer = threading.Timer(self.grace, self._give_up)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _give_up(self):
         if self.on_give_up is not None:
@@ -125,6 +143,11 @@ class Guard(object):
         try:
             yield self
         finally:
+            # NOTE: the run has ended, one way or the other: nothing is
+            # left to give up on (an API caller's process lives on).
+            timer = getattr(self, '_timer', None)
+            if timer is not None:
+                timer.cancel()
             signal.set_wakeup_fd(previous_fd)
             for number, handler in previous.items():
                 signal.signal(number, handler)

@@ -6,6 +6,9 @@ interruption that committed part of it (MySQL commits every DDL statement on
 its own), a helper only does what is still missing, so the end schema is the
 one a clean run gives.
 """
+import contextlib
+import contextvars
+
 import sqlalchemy
 from sqlalchemy import inspect
 from sqlalchemy import Table
@@ -13,6 +16,23 @@ from sqlalchemy import Table
 from nova_schema import backends
 from nova_schema import exception
 from nova_schema import strategy
+
+
+_finished = contextvars.ContextVar('nova_schema_finished',
+                                   default=frozenset())
+
+
+@contextlib.contextmanager
+def finished_tables(names):
+    """While inside, ``add_column`` leaves these tables' rows alone: the
+    pre-flight check found a later operation of the step done, so their
+    column was added and filled before the cut, and a NULL in them now is
+    a row inserted since, which a clean run leaves NULL too."""
+    token = _finished.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _finished.reset(token)
 
 
 def has_table(migrate_engine, name):
@@ -49,6 +69,8 @@ def add_column(table, column):
                 bind.execute(sqlalchemy.text(statement))
         else:
             table.create_column(column)
+        return
+    if table.name in _finished.get():
         return
     existing = table.c[column.name]
     if default is not None:

@@ -22,6 +22,7 @@ from nova_schema import exception
 from nova_schema import plan as plan_mod
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import resumable
 from nova_schema import strategy as strategy_mod
 
 
@@ -207,9 +208,15 @@ class SyncRun(object):
         self._preflight(step)
         if self.on_step:
             self.on_step(start, end, step.name)
+        step_plan = plan_mod.plan(start, end)
+        # NOTE: every operation before the last one done is complete.
+        finished = [operation.table for operation in (
+            step_plan.operations[:max(step.resumed_after - 1, 0)]
+            if step_plan else ()) if operation.kind == 'add_column']
         try:
             with self._timed(step), strategy_mod.using(
-                    step.strategy or strategy_mod.CLASSIC):
+                    step.strategy or strategy_mod.CLASSIC), \
+                    resumable.finished_tables(finished):
                 oslo_migration.db_sync(
                     self.session.engine, repository.REPOSITORY_PATH,
                     version=end, init_version=repository.INIT_VERSION,
@@ -274,6 +281,8 @@ class SyncRun(object):
                        'sync again once the cause is fixed')
         else:
             outcome = ('the database is still at %d; once the cause is '
-                       'fixed, db sync again finishes the step' % step.start)
+                       'fixed, db sync%s again finishes the step'
+                       % (step.start,
+                          '' if step.end > step.start else ' %d' % step.end))
         return exception.MigrationFailed('%s failed: %s; %s' % (
             step.title, detail, outcome))

@@ -53,18 +53,25 @@ def _error_number(error):
 
 
 def instant_unavailable_in(server_version):
-    """Instant ADD COLUMN came with MariaDB 10.3.2 and MySQL 8.0.12."""
+    """Instant ADD COLUMN with a TEXT default: MariaDB 10.3.2 and later.
+
+    MySQL has instant ADD COLUMN from 8.0.12 but refuses a literal DEFAULT
+    on a TEXT column (error 1101; without strict mode it drops it with a
+    warning, which would leave every old row NULL): not the same end state.
+    """
     match = re.match(r'(\d+)\.(\d+)\.(\d+)', server_version or '')
     if not match:
         return 'server version %r is not one this tool knows' % (
             server_version,)
     number = tuple(int(part) for part in match.groups())
-    mariadb = 'mariadb' in server_version.lower()
-    first = (10, 3, 2) if mariadb else (8, 0, 12)
-    if number < first:
-        return '%s %s has no instant ADD COLUMN (%s or later has)' % (
-            'MariaDB' if mariadb else 'MySQL', '.'.join(map(str, number)),
-            '.'.join(map(str, first)))
+    version = '.'.join(map(str, number))
+    if 'mariadb' not in server_version.lower():
+        return ('MySQL %s takes no literal DEFAULT on a TEXT column, which '
+                'the instant path needs (MariaDB 10.3.2 or later has it)'
+                % version)
+    if number < (10, 3, 2):
+        return ('MariaDB %s has no instant ADD COLUMN (10.3.2 or later has)'
+                % version)
     return None
 
 
@@ -115,11 +122,15 @@ class Session(base.Session):
 
     def _cancel(self):
         # NOTE: from a second connection: the session's own is busy with
-        # the statement to stop. Closing a socket would not stop it.
-        killer = self.base_engine.raw_connection()
+        # the statement to stop (closing a socket would not stop it). Made
+        # apart from the Engine's pool, which may have no connection to
+        # spare, with a short connect timeout.
+        dialect = self.base_engine.dialect
+        cargs, cparams = dialect.create_connect_args(self.base_engine.url)
+        cparams['connect_timeout'] = 5
+        killer = dialect.connect(*cargs, **cparams)
         try:
-            base.raw_execute(killer.dbapi_connection,
-                             'KILL QUERY %d' % self._thread_id)
+            base.raw_execute(killer, 'KILL QUERY %d' % self._thread_id)
         finally:
             killer.close()
 

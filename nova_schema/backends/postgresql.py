@@ -74,7 +74,12 @@ class Session(base.Session):
     def _open(self):
         self._raw = self.base_engine.raw_connection()
         self._dbapi = self._raw.dbapi_connection
-        # NOTE: psycopg2 opens the transaction with the first statement.
+        # NOTE: an Engine made with isolation_level AUTOCOMMIT would make
+        # every statement its own transaction: no lock, no bound, no
+        # all-or-nothing. psycopg2 opens the transaction with the first
+        # statement once autocommit is off.
+        self._saved_autocommit = self._dbapi.autocommit
+        self._dbapi.autocommit = False
         base.raw_execute(self._dbapi, "SET LOCAL lock_timeout = '%dms'"
                          % max(1, int(self.lock_wait * 1000)))
         self.wait_for_migration_lock(lambda: base.raw_execute(
@@ -98,7 +103,10 @@ class Session(base.Session):
         raw = getattr(self, '_raw', None)
         if raw is not None:
             self._raw = None
-            raw.close()
+            try:
+                self._dbapi.autocommit = self._saved_autocommit
+            finally:
+                raw.close()
 
 
 class Backend(base.Backend):

@@ -51,8 +51,10 @@ class DriverErrorChecks(command_base.CommandChecks):
 
     def outcome(self, version):
         if self.backend == 'mysql':
+            # NOTE: a cut downgrade is finished by db sync to its target.
+            again = 'db sync again' if version == 232 else 'db sync 232 again'
             return ('the database is still at %d; once the cause is fixed, '
-                    'db sync again finishes the step' % version)
+                    '%s finishes the step' % (version, again))
         return 'nothing was changed (the whole run was rolled back)'
 
     # -- a missing table -------------------------------------------------

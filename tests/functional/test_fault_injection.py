@@ -96,8 +96,9 @@ class FaultInjectionChecks(object):
         except exception.MigrationFailed as error:
             if 'injected fault after statement %d' % number not in str(error):
                 problems.append('failed with another error: %s' % error)
+            again = 'db sync' if end > start else 'db sync %d' % end
             outcome = ('nothing was changed' if self.TRANSACTIONAL
-                       else 'db sync again finishes the step')
+                       else '%s again finishes the step' % again)
             if outcome not in str(error):
                 problems.append('message does not say %r: %s'
                                 % (outcome, error))

@@ -146,6 +146,29 @@ class TestStrategyMySQL(StrategyChecks, support.MySQLTestCase):
         self.assertEqual([], support.differences(
             before, support.snapshot(database.engine)))
 
+    def test_resume_leaves_rows_added_since_a_finished_table_alone(self):
+        """Cut after compute_nodes was added and filled and
+        shadow_compute_nodes added: a node Nova inserts before the re-run
+        keeps its NULL (as after a clean run); the shadow rows get '{}'."""
+        expected_database = self.fresh_database()
+        _prepare_232(expected_database.engine)
+        api.db_sync(expected_database.engine, strategy='classic')
+        _new_node(expected_database.engine, 60)
+        expected = support.snapshot(expected_database.engine)
+
+        database = self.fresh_database()
+        _prepare_232(database.engine)
+        with support.fault_after(5) as seen:
+            self.assertRaises(exception.MigrationFailed, api.db_sync,
+                              database.engine, strategy='classic')
+        self.assertEqual('ALTER TABLE shadow_compute_nodes ADD stats TEXT',
+                         seen[-1])
+        _new_node(database.engine, 60)
+        [step] = api.db_sync(database.engine, strategy='classic')
+        self.assertEqual(4, step.resumed_after)
+        self.assertEqual([], support.differences(
+            expected, support.snapshot(database.engine)))
+
     def test_compressed_table_refuses_instant_and_auto_falls_back(self):
         database = self.fresh_database()
         _prepare_232(database.engine)

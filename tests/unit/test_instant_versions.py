@@ -1,6 +1,7 @@
 """Which server versions have an instant ADD COLUMN (no server needed).
 
-MariaDB 10.3.2 and MySQL 8.0.12 brought it; PostgreSQL 11 keeps a new
+MariaDB 10.3.2 brought it with a TEXT default (MySQL takes no literal
+default on TEXT, so it never qualifies); PostgreSQL 11 keeps a new
 column's default for the existing rows instead of rewriting them. Servers
 older than that cannot be run here; their answers are checked on the
 version alone.
@@ -21,12 +22,12 @@ class TestInstantVersions(testtools.TestCase):
                  'COLUMN (10.3.2 or later has)'),
                 ('10.2.44-MariaDB', 'MariaDB 10.2.44 has no instant ADD '
                  'COLUMN (10.3.2 or later has)'),
-                ('8.0.12', None),
-                ('8.4.3', None),
-                ('8.0.11', 'MySQL 8.0.11 has no instant ADD COLUMN (8.0.12 '
-                 'or later has)'),
-                ('5.7.44-log', 'MySQL 5.7.44 has no instant ADD COLUMN '
-                 '(8.0.12 or later has)'),
+                ('8.4.3', 'MySQL 8.4.3 takes no literal DEFAULT on a TEXT '
+                 'column, which the instant path needs (MariaDB 10.3.2 or '
+                 'later has it)'),
+                ('5.7.44-log', 'MySQL 5.7.44 takes no literal DEFAULT on a '
+                 'TEXT column, which the instant path needs (MariaDB 10.3.2 '
+                 'or later has it)'),
         ):
             self.assertEqual(reason, mysql.instant_unavailable_in(version),
                              version)
