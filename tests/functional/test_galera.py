@@ -249,3 +249,19 @@ class GaleraTestCase(testtools.TestCase):
                       'compute_node_stats without a primary key', line)
         self.assertEqual([], support.differences(
             before, support.snapshot(self.engines[1])))
+
+    def test_instant_alter_never_refuses_instant_and_auto_falls_back(self):
+        """innodb_instant_alter_column_allowed=never (a global setting,
+        tried on a node of the cluster, where the tests run one at a time)."""
+        _prepare_232(self.engines[0])
+        self._set_global(2, 'innodb_instant_alter_column_allowed', 'never')
+        process = support.run_cli(self, self.urls[2], 'sync', '--strategy',
+                                  'instant')
+        self.assertEqual(2, process.popen.returncode, process.describe())
+        self.assertIn('the instant strategy cannot be used: the server has '
+                      'innodb_instant_alter_column_allowed=never',
+                      process.stderr)
+        self.assertEqual([('nova', 232)], support.versions(self.engines[2]))
+        [step] = api.db_sync(self.urls[2])
+        self.assertEqual('classic', step.strategy)
+        self.assertTrue(api.db_check(self.urls[0]).ok)
