@@ -247,6 +247,12 @@ def insert(engine, data):
                 conn.execute(reflect(conn, name).insert(), table_rows)
 
 
+def prepare_232(engine):
+    """A Nova database at 232 with seed_data_232's rows."""
+    api.db_sync(engine, BASELINE)
+    insert(engine, seed_data_232())
+
+
 def change_data_233(engine):
     """What Nova writes at 233: JSON stats, a new node, a NULL stats row."""
     nodes = reflect(engine, 'compute_nodes')
@@ -350,6 +356,22 @@ def run_cli(test, url, *args, **kwargs):
     process = Process(test, url, *args)
     process.wait(kwargs.get('timeout', 120))
     return process
+
+
+def hold_open(test, engine, statement):
+    """A transaction that has run ``statement``, open until released
+    (at the latest when ``test`` ends); returns the function releasing it.
+    """
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(sqlalchemy.text(statement))
+
+    def release():
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+    test.addCleanup(release)
+    return release
 
 
 def wait_until(predicate, timeout, message, interval=0.01):

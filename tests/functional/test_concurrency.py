@@ -83,9 +83,9 @@ class ConcurrencyChecks(object):
 
     def test_released_together_on_a_seeded_database(self):
         """All processes wait for a lock the test holds, then race for it."""
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with self.hold_lock(database) as wait_for_waiters:
             processes = [support.Process(self, database.url, 'sync')
                          for _ in range(PROCESSES)]
@@ -100,10 +100,10 @@ class ConcurrencyChecks(object):
     def test_manage_py_and_db_sync_started_together(self):
         """manage.py upgrade takes db sync's lock: one of them applies 233,
         the other finds it done."""
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         for _ in range(2):
             database = self.fresh_database()
-            _prepare_232(database.engine)
+            support.prepare_232(database.engine)
             processes = [
                 support.Process(self, database.url, 'manage.py upgrade',
                                 command=support.manage_command(
@@ -125,16 +125,16 @@ class ConcurrencyChecks(object):
                 expected, support.snapshot(database.engine)))
 
     def test_started_together_with_a_short_lock_timeout(self):
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         processes = self._race(database.url, '--lock-timeout', '0.2')
         self._check_outcome(processes, database, expected, [support.STEP_233])
 
     def test_lock_timeout(self):
         """A held lock: db sync gives up after --lock-timeout, one line."""
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         before = support.snapshot(database.engine)
 
         # NOTE: what starting the command and connecting costs here, so
@@ -167,9 +167,9 @@ class ConcurrencyChecks(object):
 
         5 s is the busy timeout sqlite3 gives a connection by default.
         """
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with self.hold_lock(database) as wait_for_waiters:
             process = support.Process(self, database.url, 'sync',
                                       '--lock-timeout', '30')
@@ -185,9 +185,9 @@ class ConcurrencyChecks(object):
 
     def test_version_read_again_under_the_lock(self):
         """Another db sync migrates while this one waits: nothing to do."""
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         inside, release = threading.Event(), threading.Event()
         outcome = {}
 
@@ -267,11 +267,6 @@ class ConcurrencyChecks(object):
         self.assertEqual(ALREADY, process.stdout, process.describe())
         self.assertEqual([], support.differences(
             expected, support.snapshot(database.engine)))
-
-
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE)
-    support.insert(engine, support.seed_data_232())
 
 
 class _ServerLock(object):

@@ -32,11 +32,6 @@ def node_urls():
     return result.stdout.split()
 
 
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE, strategy='classic')
-    support.insert(engine, support.seed_data_232())
-
-
 def _without_lease(snapshot):
     """A node's snapshot less db sync's lease table, which only a cluster
     has (nova_schema.backends.galera); it must be there, free."""
@@ -104,12 +99,12 @@ class GaleraTestCase(testtools.TestCase):
         """232 -> 233 -> 232 -> 233, each step run on another node: every
         node ends with the schema and rows a standalone server gets."""
         reference = self.standalone()
-        _prepare_232(reference)
+        support.prepare_232(reference)
         for version in (233, 232, 233):
             api.db_sync(reference, version, strategy='classic')
         expected = support.snapshot(reference)
 
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         api.db_sync(self.urls[1], 233)
         api.db_sync(self.urls[2], 232)
         api.db_sync(self.urls[0], 233, strategy='classic')
@@ -120,7 +115,7 @@ class GaleraTestCase(testtools.TestCase):
 
     def test_reads_on_another_node_are_causal(self):
         """Right after a sync on one node, another reports its result."""
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         for version in (233, 232, 233):
             api.db_sync(self.urls[0], version)
             self.assertEqual(version, api.db_version(self.urls[2]))
@@ -132,7 +127,7 @@ class GaleraTestCase(testtools.TestCase):
         """Node 3's applier is paused (FLUSH TABLES WITH READ LOCK) while
         node 1 migrates: db version and db check on node 3 wait until it
         has applied the step, instead of reporting the state it left."""
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         pause = self.engines[2].connect()
         self.addCleanup(pause.close)
         pause.execute(sqlalchemy.text('FLUSH TABLES WITH READ LOCK'))
@@ -164,7 +159,7 @@ class GaleraTestCase(testtools.TestCase):
     def test_one_migrator_across_the_cluster(self):
         """Runs started together on different nodes: each step is applied
         by exactly one of them; the others wait, then find it done."""
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         for _ in range(2):
             for target, title in ((233, '232 -> 233'), (232, '233 -> 232')):
                 processes, report = self._race(str(target))
@@ -188,7 +183,7 @@ class GaleraTestCase(testtools.TestCase):
                 {'holder': holder, 'seconds': seconds_left})
 
     def test_a_live_lease_is_waited_for_and_named(self):
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         self._set_lease('otherhost pid 42 abc', 60)
         process = support.run_cli(self, self.urls[2], 'sync',
                                   '--lock-timeout', '2')
@@ -200,7 +195,7 @@ class GaleraTestCase(testtools.TestCase):
         self.assertEqual([('nova', 232)], support.versions(self.engines[2]))
 
     def test_a_lease_left_by_a_killed_run_expires(self):
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         self._set_lease('killedhost pid 7 def', -1)
         process = support.run_cli(self, self.urls[1], 'sync')
         self.assertEqual(0, process.popen.returncode, process.describe())
@@ -226,7 +221,7 @@ class GaleraTestCase(testtools.TestCase):
                 'SET GLOBAL %s = :value' % name), {'value': value})
 
     def test_rsu_is_refused_before_any_change(self):
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         before = support.snapshot(self.engines[2])
         self._set_global(2, 'wsrep_OSU_method', 'RSU')
         process = support.run_cli(self, self.urls[2], 'sync')
@@ -237,7 +232,7 @@ class GaleraTestCase(testtools.TestCase):
             before, support.snapshot(self.engines[2])))
 
     def test_required_primary_key_refuses_the_downgrade_up_front(self):
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         api.db_sync(self.urls[0], 233)
         before = support.snapshot(self.engines[1])
         self._set_global(1, 'wsrep_mode', 'REQUIRED_PRIMARY_KEY')
@@ -253,7 +248,7 @@ class GaleraTestCase(testtools.TestCase):
     def test_instant_alter_never_refuses_instant_and_auto_falls_back(self):
         """innodb_instant_alter_column_allowed=never (a global setting,
         tried on a node of the cluster, where the tests run one at a time)."""
-        _prepare_232(self.engines[0])
+        support.prepare_232(self.engines[0])
         self._set_global(2, 'innodb_instant_alter_column_allowed', 'never')
         process = support.run_cli(self, self.urls[2], 'sync', '--strategy',
                                   'instant')

@@ -14,16 +14,10 @@ import fixtures
 import sqlalchemy
 from testtools import content
 
-from nova_schema import api
 from tests.functional import sync_support as support
 
 # With the defaults (--lock-wait 2), what another session's query may wait.
 LATENCY_BOUND = 3.0
-
-
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE)
-    support.insert(engine, support.seed_data_232())
 
 
 class ApplicationLoop(object):
@@ -91,17 +85,8 @@ class LiveChecks(object):
 
         Returns the function that releases it.
         """
-        connection = database.engine.connect()
-        transaction = connection.begin()
-        connection.execute(sqlalchemy.text(
-            'SELECT count(*) FROM compute_nodes')).scalar()
-
-        def release():
-            if transaction.is_active:
-                transaction.rollback()
-            connection.close()
-        self.addCleanup(release)
-        return release
+        return support.hold_open(self, database.engine,
+                                 'SELECT count(*) FROM compute_nodes')
 
     def app_connect(self, database):
         connection = database.engine.connect()
@@ -109,7 +94,7 @@ class LiveChecks(object):
 
     def test_gives_up_without_stalling_the_application(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         before = support.snapshot(database.engine)
         self.hold_transaction(database)
         with ApplicationLoop(lambda: self.app_connect(database),
@@ -144,9 +129,9 @@ class LiveChecks(object):
                 before, support.snapshot(database.engine)))
 
     def test_waits_then_finishes_when_the_transaction_ends(self):
-        expected = self.clean_run(_prepare_232)
+        expected = self.clean_run(support.prepare_232)
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         release = self.hold_transaction(database)
         process = support.Process(self, database.url, 'sync',
                                   '--lock-timeout', '60')

@@ -13,13 +13,8 @@ from nova_schema import exception
 from tests.functional import sync_support as support
 
 
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE)
-    support.insert(engine, support.seed_data_232())
-
-
 def _prepare_233(engine):
-    _prepare_232(engine)
+    support.prepare_232(engine)
     api.db_sync(engine, support.HEAD)
     support.change_data_233(engine)
 
@@ -53,29 +48,31 @@ class PreflightChecks(object):
         return error
 
     def test_compute_nodes_dropped_by_hand(self):
-        database = self.at(_prepare_232, *self.DROP_COMPUTE_NODES)
+        database = self.at(support.prepare_232, *self.DROP_COMPUTE_NODES)
         self.assertRefused(database, 'table compute_nodes is missing')
 
     def test_stats_integer_already_there(self):
-        database = self.at(_prepare_232, 'ALTER TABLE compute_nodes ADD '
+        database = self.at(support.prepare_232,
+                           'ALTER TABLE compute_nodes ADD '
                            'COLUMN stats INTEGER')
         self.assertRefused(database,
                            'compute_nodes: column stats is not expected')
 
     def test_stats_text_already_there(self):
-        database = self.at(_prepare_232, 'ALTER TABLE compute_nodes ADD '
+        database = self.at(support.prepare_232,
+                           'ALTER TABLE compute_nodes ADD '
                            'COLUMN stats TEXT')
         self.assertRefused(database,
                            'compute_nodes: column stats is not expected')
 
     def test_shadow_stats_table_missing(self):
-        database = self.at(_prepare_232,
+        database = self.at(support.prepare_232,
                            'DROP TABLE shadow_compute_node_stats')
         self.assertRefused(database,
                            'table shadow_compute_node_stats is missing')
 
     def test_view_on_a_table_the_upgrade_drops(self):
-        database = self.at(_prepare_232,
+        database = self.at(support.prepare_232,
                            'CREATE VIEW node_stats AS SELECT id, value '
                            'FROM compute_node_stats')
         self.assertRefused(database, 'view node_stats depends on table '
@@ -83,7 +80,7 @@ class PreflightChecks(object):
 
     def test_foreign_key_to_a_table_the_upgrade_drops(self):
         database = self.at(
-            _prepare_232,
+            support.prepare_232,
             'CREATE TABLE stat_notes (id INTEGER PRIMARY KEY, stat_id '
             'INTEGER, CONSTRAINT fk_stat_notes FOREIGN KEY (stat_id) '
             'REFERENCES compute_node_stats (id))')
@@ -99,7 +96,8 @@ class PreflightChecks(object):
                            'compute_nodes.stats', support.BASELINE)
 
     def test_refusal_through_the_command_line(self):
-        database = self.at(_prepare_232, 'ALTER TABLE compute_nodes ADD '
+        database = self.at(support.prepare_232,
+                           'ALTER TABLE compute_nodes ADD '
                            'COLUMN stats INTEGER')
         process = support.run_cli(self, database.url, 'sync')
         self.assertEqual(2, process.popen.returncode, process.describe())
@@ -111,8 +109,8 @@ class PreflightChecks(object):
 
     def test_stats_table_dropped_by_hand(self):
         """What a cut MySQL step leaves; elsewhere a hand-made change."""
-        expected = self.clean_run(_prepare_232)
-        database = self.at(_prepare_232, *self.DROP_COMPUTE_NODE_STATS)
+        expected = self.clean_run(support.prepare_232)
+        database = self.at(support.prepare_232, *self.DROP_COMPUTE_NODE_STATS)
         if self.TRANSACTIONAL:
             self.assertRefused(database, 'table compute_node_stats is missing')
             return

@@ -28,11 +28,6 @@ DOUBLINGS = 6
 ENDS_WITHIN = 10.0
 
 
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE)
-    support.insert(engine, support.seed_data_232())
-
-
 def _prepare_big_232(engine):
     api.db_sync(engine, support.BASELINE)
     data = support.seed_data_232()
@@ -103,20 +98,12 @@ class SignalChecks(object):
 class _RowLocked(object):
     """The step's ALTER TABLE shadow_compute_nodes waits for a lock."""
 
-    PREPARE = staticmethod(_prepare_232)
+    PREPARE = staticmethod(support.prepare_232)
 
     def block_step(self, database):
-        connection = database.engine.connect()
-        transaction = connection.begin()
-        connection.execute(sqlalchemy.text(
-            'SELECT id FROM shadow_compute_nodes WHERE id = 7 FOR UPDATE'))
-
-        def release():
-            if transaction.is_active:
-                transaction.rollback()
-                connection.close()
-        self.addCleanup(release)
-        return release
+        return support.hold_open(
+            self, database.engine,
+            'SELECT id FROM shadow_compute_nodes WHERE id = 7 FOR UPDATE')
 
 
 class TestSignalsMySQL(_RowLocked, SignalChecks, support.MySQLTestCase):

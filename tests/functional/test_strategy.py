@@ -19,11 +19,6 @@ from tests.functional import sync_support as support
 STRATEGIES = ('classic', 'instant')
 
 
-def _prepare_232(engine):
-    api.db_sync(engine, support.BASELINE, strategy='classic')
-    support.insert(engine, support.seed_data_232())
-
-
 def _new_node(engine, id_):
     """What Nova writes after the upgrade: a node without stats."""
     support.insert(engine, {'compute_nodes': [support.node_row(id_, 1)]})
@@ -51,14 +46,14 @@ class StrategyChecks(object):
 
     def reference(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         return _walk(database.engine, ('classic', 'classic'))
 
     def test_every_mix_of_strategies_ends_where_classic_ends(self):
         reference = self.reference()
         for strategies in itertools.product(STRATEGIES, repeat=2):
             database = self.fresh_database()
-            _prepare_232(database.engine)
+            support.prepare_232(database.engine)
             for where, want, got in zip(('233', '232', '233 again'),
                                         reference,
                                         _walk(database.engine, strategies)):
@@ -67,7 +62,7 @@ class StrategyChecks(object):
 
     def test_instant_sends_no_fill(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         [step] = api.db_sync(database.engine, strategy='instant')
         self.assertEqual('instant', step.strategy)
         self.assertEqual(
@@ -78,7 +73,7 @@ class StrategyChecks(object):
 
     def test_auto_is_instant_here(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         [step] = api.db_sync(database.engine)
         self.assertEqual(('instant', None),
                          (step.strategy, step.strategy_reason))
@@ -87,13 +82,13 @@ class StrategyChecks(object):
         """A row inserted between ADD ... DEFAULT and DROP DEFAULT holds
         '{}', as the classic fill would have given it; a re-run finishes."""
         expected_database = self.fresh_database()
-        _prepare_232(expected_database.engine)
+        support.prepare_232(expected_database.engine)
         _new_node(expected_database.engine, 60)
         api.db_sync(expected_database.engine, strategy='classic')
         expected = support.snapshot(expected_database.engine)
 
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with support.fault_after(3) as seen:
             self.assertRaises(exception.MigrationFailed, api.db_sync,
                               database.engine, strategy='instant')
@@ -110,7 +105,7 @@ class StrategyChecks(object):
 
     def test_command_line_says_which_strategy(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         shown = support.run_cli(self, database.url, 'sync', '--dry-run')
         self.assertEqual(0, shown.popen.returncode, shown.describe())
         lines = shown.stdout.splitlines()
@@ -131,7 +126,7 @@ class TestStrategyMySQL(StrategyChecks, support.MySQLTestCase):
 
     def test_fulltext_index_refuses_instant(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with database.engine.begin() as connection:
             connection.execute(sqlalchemy.text(
                 'ALTER TABLE shadow_compute_nodes ADD FULLTEXT INDEX '
@@ -151,13 +146,13 @@ class TestStrategyMySQL(StrategyChecks, support.MySQLTestCase):
         shadow_compute_nodes added: a node Nova inserts before the re-run
         keeps its NULL (as after a clean run); the shadow rows get '{}'."""
         expected_database = self.fresh_database()
-        _prepare_232(expected_database.engine)
+        support.prepare_232(expected_database.engine)
         api.db_sync(expected_database.engine, strategy='classic')
         _new_node(expected_database.engine, 60)
         expected = support.snapshot(expected_database.engine)
 
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with support.fault_after(5) as seen:
             self.assertRaises(exception.MigrationFailed, api.db_sync,
                               database.engine, strategy='classic')
@@ -171,7 +166,7 @@ class TestStrategyMySQL(StrategyChecks, support.MySQLTestCase):
 
     def test_compressed_table_refuses_instant_and_auto_falls_back(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         with database.engine.begin() as connection:
             connection.execute(sqlalchemy.text(
                 'ALTER TABLE shadow_compute_nodes ROW_FORMAT=COMPRESSED'))
@@ -201,7 +196,7 @@ class TestStrategySQLite(support.SQLiteTestCase):
 
     def test_instant_is_refused_and_auto_is_classic(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         before = support.snapshot(database.engine)
         error = self.assertRaises(exception.StrategyUnavailable,
                                   api.db_sync, database.engine,
@@ -215,7 +210,7 @@ class TestStrategySQLite(support.SQLiteTestCase):
 
     def test_manage_py_takes_the_strategy_from_the_environment(self):
         database = self.fresh_database()
-        _prepare_232(database.engine)
+        support.prepare_232(database.engine)
         before = support.snapshot(database.engine)
         for value, fragment in (('instant', 'SQLite has no instant path'),
                                 ('sometimes', "not 'sometimes'")):
