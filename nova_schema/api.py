@@ -354,8 +354,8 @@ def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
                 if backend.is_lock_wait_timeout(database.root_cause(error)):
                     raise exception.LockBusy(
                         'a table lock', usual_holder='an open transaction',
-                        tables=sorted(check.managed_tables(
-                            check.load_expected(backend.name))))
+                        tables=sorted(check.managed_table_names(
+                            backend.name)))
                 raise
 
     waiter = waiting.Waiter(lock_timeout, on_wait,

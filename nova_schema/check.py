@@ -6,6 +6,7 @@ What the repository builds is recorded per backend in
 regenerates it). Version 232 has two correct forms: the baseline's, and the
 one 233's downgrade leaves (compute_node_stats without a primary key).
 """
+import functools
 import json
 import os
 
@@ -26,14 +27,28 @@ def expected_path(backend):
     return os.path.join(EXPECTED_DIR, '%s.json' % backend)
 
 
-def load_expected(backend):
+@functools.lru_cache(maxsize=None)
+def _expected_text(backend):
     path = expected_path(backend)
     if not os.path.exists(path):
         raise exception.NovaSchemaError(
             'db check does not know backend %r (known: mysql, postgresql, '
             'sqlite)' % backend)
     with open(path) as spec:
-        return json.load(spec)
+        return spec.read()
+
+
+def load_expected(backend):
+    """What this repository builds on ``backend``, per variant: a fresh
+    copy each time (``normalize`` changes it in place), parsed from the
+    file read once per process."""
+    return json.loads(_expected_text(backend))
+
+
+@functools.lru_cache(maxsize=None)
+def managed_table_names(backend):
+    """``managed_tables`` of ``backend``'s expected schemas."""
+    return frozenset(managed_tables(load_expected(backend)))
 
 
 def normalize(schema, backend):

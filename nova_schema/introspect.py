@@ -18,7 +18,7 @@ def _type(column_type, dialect):
         return repr(column_type)
 
 
-def _columns(inspector, table, dialect):
+def _columns(reflected, dialect):
     return [{'name': column['name'],
              'type': _type(column['type'], dialect),
              'nullable': bool(column['nullable']),
@@ -27,52 +27,67 @@ def _columns(inspector, table, dialect):
              'autoincrement': column.get('autoincrement') is True,
              'default': (str(column['default'])
                          if column.get('default') is not None else None)}
-            for column in inspector.get_columns(table)]
+            for column in reflected]
 
 
-def _foreign_keys(inspector, table):
+def _foreign_keys(reflected):
     return sorted(
         ({'name': fk.get('name'),
           'columns': fk['constrained_columns'],
           'referred_table': fk['referred_table'],
           'referred_columns': fk['referred_columns']}
-         for fk in inspector.get_foreign_keys(table)),
+         for fk in reflected),
         key=lambda fk: (fk['name'] or '', fk['columns']))
 
 
-def _indexes(inspector, table):
+def _indexes(reflected):
     return sorted(
         ({'name': index['name'], 'columns': index['column_names'],
           'unique': bool(index['unique'])}
-         for index in inspector.get_indexes(table)),
+         for index in reflected),
         key=lambda index: index['name'] or '')
 
 
-def _unique_constraints(inspector, table):
+def _unique_constraints(reflected):
     return sorted(
         ({'name': unique['name'], 'columns': unique['column_names']}
-         for unique in inspector.get_unique_constraints(table)),
+         for unique in reflected),
         key=lambda unique: unique['name'] or '')
 
 
-def describe_table(connection, backend, table, inspector=None):
-    inspector = inspector or sqlalchemy.inspect(connection)
-    dialect = connection.dialect
-    # NOTE: read columns first: SQLAlchemy 1.4's SQLite get_pk_constraint
-    # sorts the inspector's cached column list in place.
-    columns = _columns(inspector, table, dialect)
-    primary_key = inspector.get_pk_constraint(table)
+def table_description(dialect, columns, primary_key, foreign_keys, indexes,
+                      unique_constraints, options=None):
+    """A table's description from what SQLAlchemy's Inspector returns for
+    it (``get_columns``, ``get_pk_constraint``, ...: the same shapes), and
+    its backend's table options."""
     description = {
-        'columns': columns,
+        'columns': _columns(columns, dialect),
         'primary_key': {'name': primary_key.get('name'),
                         'columns': primary_key['constrained_columns']},
-        'foreign_keys': _foreign_keys(inspector, table),
-        'indexes': _indexes(inspector, table),
-        'unique_constraints': _unique_constraints(inspector, table),
+        'foreign_keys': _foreign_keys(foreign_keys),
+        'indexes': _indexes(indexes),
+        'unique_constraints': _unique_constraints(unique_constraints),
     }
-    options = backend.table_options(connection, table)
     if options is not None:
         description['options'] = options
+    return description
+
+
+def describe_table(connection, backend, table, inspector=None,
+                   options=None):
+    """``table`` described through SQLAlchemy's Inspector, with its
+    backend's table options (read unless given as ``options``)."""
+    inspector = inspector or sqlalchemy.inspect(connection)
+    # NOTE: read columns first: SQLAlchemy 1.4's SQLite get_pk_constraint
+    # sorts the inspector's cached column list in place.
+    columns = _columns(inspector.get_columns(table), connection.dialect)
+    description = table_description(
+        connection.dialect, [], inspector.get_pk_constraint(table),
+        inspector.get_foreign_keys(table), inspector.get_indexes(table),
+        inspector.get_unique_constraints(table),
+        options if options is not None
+        else backend.table_options(connection, table))
+    description['columns'] = columns
     return description
 
 

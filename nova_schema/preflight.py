@@ -11,7 +11,6 @@ import collections
 
 from nova_schema import check
 from nova_schema import exception
-from nova_schema import introspect
 from nova_schema import plan as plan_mod
 
 Position = collections.namedtuple('Position', 'plan done')
@@ -75,7 +74,7 @@ def _differences(candidate, lenient, actual):
 
 def live_schema(connection, backend, tables):
     return backend.normalize_schema(
-        introspect.describe_schema(connection, backend, only=set(tables)))
+        backend.describe_tables(connection, tables))
 
 
 def locate(connection, backend, start, end):
@@ -117,12 +116,14 @@ def locate(connection, backend, start, end):
 
 
 def _check_dependents(connection, backend, step_plan, done, start, end):
-    managed = check.managed_tables(check.load_expected(backend.name))
-    for operation in step_plan.operations[done:]:
-        if operation.kind not in ('drop_table', 'drop_column'):
-            continue
-        found = backend.dependents(connection, operation.table,
-                                   operation.column, managed)
+    managed = check.managed_table_names(backend.name)
+    dropped = [operation for operation in step_plan.operations[done:]
+               if operation.kind in ('drop_table', 'drop_column')]
+    dependents = backend.dependents_of(
+        connection, [(operation.table, operation.column)
+                     for operation in dropped], managed)
+    for operation in dropped:
+        found = dependents[operation.table, operation.column]
         if found:
             what = ('table %s' % operation.table if operation.column is None
                     else 'column %s.%s' % (operation.table, operation.column))

@@ -39,6 +39,29 @@ def has_table(migrate_engine, name):
     return inspect(migrate_engine).has_table(name)
 
 
+def reflect(meta, name):
+    """``name`` reflected into ``meta`` for an ALTER of one of its columns.
+
+    Where the backend alters a table in place, its columns (reflected by
+    SQLAlchemy's own code) are all the statements need; where the ALTER
+    rebuilds the table (sqlalchemy-migrate's DROP COLUMN on SQLite), the
+    whole table is reflected. The statements are the same either way.
+
+    NOTE: keys, indexes and constraints were 8 of the 12 catalog queries
+    per table on PostgreSQL, and most of a light step's own cost.
+    """
+    bind = meta.bind
+    if backends.get(bind).alter_rebuilds_table:
+        return Table(name, meta, autoload=True, resolve_fks=False)
+    inspector = inspect(bind)
+    table = Table(name, meta)
+    for column in inspector.get_columns(name):
+        # NOTE: private, but exactly what Table(autoload=True) does with
+        # each column (types, server defaults, identity, computed).
+        inspector._reflect_column(table, column, None, (), {})
+    return table
+
+
 def drop_table(meta, name):
     """Drop ``name`` unless an earlier run dropped it already.
 
@@ -92,6 +115,10 @@ def _instant(bind, table_name):
     name = strategy.in_force()
     if name == strategy.CLASSIC:
         return False
+    if strategy.checked():
+        # NOTE: db sync chose instant for this step having asked the
+        # server about every table it adds a column to.
+        return name == strategy.INSTANT
     with bind.connect() as connection:
         reason = backends.get(bind).instant_unavailable(connection,
                                                         [table_name])

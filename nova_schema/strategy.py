@@ -26,6 +26,8 @@ CHOICES = (AUTO, INSTANT, CLASSIC)
 ENVIRONMENT_VARIABLE = 'NOVA_SCHEMA_STRATEGY'
 
 _in_force = contextvars.ContextVar('nova_schema_strategy', default=None)
+_checked = contextvars.ContextVar('nova_schema_strategy_checked',
+                                  default=False)
 
 
 def validate(name):
@@ -45,10 +47,18 @@ def in_force():
     return name
 
 
+def checked():
+    """True when the strategy in force was chosen after asking the server
+    (db sync does, per step): the script need not ask again."""
+    return _checked.get()
+
+
 @contextlib.contextmanager
-def using(name):
+def using(name, checked=False):
     token = _in_force.set(validate(name))
+    checked_token = _checked.set(checked)
     try:
         yield
     finally:
+        _checked.reset(checked_token)
         _in_force.reset(token)

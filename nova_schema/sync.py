@@ -2,9 +2,9 @@
 
 Before a step changes anything its pre-flight check reads the tables it
 touches (``nova_schema.preflight``) and what it will discard is reported;
-the step then runs through oslo.db's ``db_sync`` on the session's engine,
-and the runner reads the version row back: a step whose version update did
-not land is an error, not a silent success.
+the step then runs as oslo.db's ``db_sync`` runs it (sqlalchemy-migrate's
+changeset on the session's engine), and the version row is read back: a
+step whose version update did not land is an error, not a silent success.
 """
 import contextlib
 import time
@@ -164,8 +164,7 @@ class SyncRun(object):
             if step.start == repository.INIT_VERSION:
                 preflight.check_baseline(
                     sqlalchemy.inspect(connection).get_table_names(),
-                    check.managed_tables(
-                        check.load_expected(self.backend.name)))
+                    check.managed_table_names(self.backend.name))
                 return
             position = preflight.locate(connection, self.backend,
                                         step.start, step.end)
@@ -215,12 +214,9 @@ class SyncRun(object):
             if step_plan else ()) if operation.kind == 'add_column']
         try:
             with self._timed(step), strategy_mod.using(
-                    step.strategy or strategy_mod.CLASSIC), \
+                    step.strategy or strategy_mod.CLASSIC, checked=True), \
                     resumable.finished_tables(finished):
-                oslo_migration.db_sync(
-                    self.session.engine, repository.REPOSITORY_PATH,
-                    version=end, init_version=repository.INIT_VERSION,
-                    sanity_check=self.backend.oslo_sanity_check)
+                reached = self._apply(end)
         except NotImplementedError as error:
             raise exception.InvalidVersion(
                 'cannot go from %d to %d: %s' % (start, end, error))
@@ -229,10 +225,26 @@ class SyncRun(object):
         except Exception as error:  # noqa: any failure inside a script
             raise self._failed(step, error)
         if not self.hold_back:
-            self._verify_version(end)
+            self._verify_version(reached, end)
         if self.on_step:
             self.on_step(step)
         return step
+
+    def _apply(self, end):
+        """Run the script of the step to ``end`` the way oslo.db's
+        ``db_sync`` does (sqlalchemy-migrate's changeset and version
+        update, oslo.db's sanity check where the backend has one), and
+        return the version the row holds afterwards, read back."""
+        engine = self.session.engine
+        if self.backend.oslo_sanity_check:
+            oslo_migration._db_schema_sanity_check(engine)
+        schema = repository.controlled_schema(engine)
+        changeset = schema.changeset(end)
+        for version, change in changeset:
+            schema.runchange(version, change, changeset.step)
+        if self.backend.oslo_sanity_check:
+            oslo_migration._db_schema_sanity_check(engine)
+        return schema.version
 
     @contextlib.contextmanager
     def _timed(self, step):
@@ -245,10 +257,9 @@ class SyncRun(object):
                 del statements[:]
                 step.seconds = time.monotonic() - began
 
-    def _verify_version(self, expected):
-        """The version row must say ``expected`` now, or the step failed."""
-        with self.session.connect() as connection:
-            found = database.read_version_state(connection).version
+    def _verify_version(self, found, expected):
+        """The version row, read back after the update, must say
+        ``expected``, or the step failed."""
         if found != expected:
             raise exception.MigrationFailed(
                 'version table of %s says %s after migrating to %d; another '

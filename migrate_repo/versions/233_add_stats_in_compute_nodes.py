@@ -36,14 +36,8 @@ def upgrade(migrate_engine):
         resumable.drop_table(meta, table_name)
 
     for table_name in NODE_TABLES:
-        resumable.add_column(_reflect(meta, table_name),
+        resumable.add_column(resumable.reflect(meta, table_name),
                              Column('stats', Text, default='{}'))
-
-
-def _reflect(meta, table_name):
-    # NOTE: resolve_fks=False: the statements need compute_nodes alone, not
-    # services, which its foreign key would otherwise have reflected too.
-    return Table(table_name, meta, autoload=True, resolve_fks=False)
 
 
 def _stats_columns():
@@ -60,7 +54,7 @@ def downgrade(migrate_engine):
     meta.bind = migrate_engine
 
     for table_name in NODE_TABLES:
-        resumable.drop_column(_reflect(meta, table_name), 'stats')
+        resumable.drop_column(resumable.reflect(meta, table_name), 'stats')
 
     if migrate_engine.name == 'mysql':
         fk_name = 'fk_compute_node_stats_compute_node_id'

@@ -7,6 +7,7 @@ from sqlalchemy import pool
 
 from nova_schema import database
 from nova_schema import exception
+from nova_schema import introspect
 
 LOCK_POLL_SECONDS = 0.05
 
@@ -30,6 +31,9 @@ class Backend(object):
     transactional_ddl = False
     # oslo.db's db_sync may check table collations (MySQL only).
     oslo_sanity_check = False
+    # sqlalchemy-migrate alters a column by rebuilding the whole table from
+    # its reflection (SQLite), not with an ALTER in place.
+    alter_rebuilds_table = False
     server_version_sql = None
 
     def __init__(self, engine):
@@ -90,6 +94,11 @@ class Backend(object):
         """Table options db check compares (None: the backend has none)."""
         return None
 
+    def describe_tables(self, connection, tables):
+        """``introspect.describe_schema`` of those of ``tables`` that
+        exist (the pre-flight check's view of them)."""
+        return introspect.describe_schema(connection, self, only=set(tables))
+
     # -- instant ADD COLUMN (nova_schema.strategy) ----------------------------
 
     # What makes an ALTER instant or fail, appended to each instant ALTER.
@@ -121,6 +130,13 @@ class Backend(object):
         (or its ``column``), as phrases; tables in ``managed`` are not
         counted: their foreign keys are part of the schema."""
         return []
+
+    def dependents_of(self, connection, targets, managed):
+        """``dependents`` of each ``(table, column)`` of ``targets``, as a
+        dict by target."""
+        return {(table, column): self.dependents(connection, table, column,
+                                                 managed)
+                for table, column in targets}
 
     def step_refusal(self, connection, step_plan, keyless_tables):
         """Why this server must not run ``step_plan`` at all, or None

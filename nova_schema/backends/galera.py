@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import uuid
+import weakref
 
 import sqlalchemy
 
@@ -36,10 +37,24 @@ RENEW_EVERY = LEASE_SECONDS / 6.0
 _CERTIFICATION_FAILURE = 1213
 
 
+# NOTE: asked once per DBAPI connection (a connection stays on its node),
+# not on every look: it was three SHOW VARIABLES per step.
+_NODE_CONNECTIONS = weakref.WeakKeyDictionary()
+
+
 def is_node(dbapi_connection):
+    try:
+        return _NODE_CONNECTIONS[dbapi_connection]
+    except (KeyError, TypeError):
+        pass
     rows = base.raw_execute(dbapi_connection,
                             "SHOW VARIABLES LIKE 'wsrep_on'")
-    return bool(rows) and str(rows[0][1]).upper() == 'ON'
+    found = bool(rows) and str(rows[0][1]).upper() == 'ON'
+    try:
+        _NODE_CONNECTIONS[dbapi_connection] = found
+    except TypeError:  # noqa: a connection that cannot be weakly referred
+        pass
+    return found
 
 
 def _error_number(error):

@@ -17,6 +17,7 @@ import sqlalchemy
 from nova_schema.backends import base
 from nova_schema.backends import galera
 from nova_schema import database
+from nova_schema import introspect
 
 LOCK_NAME = 'nova_schema.migrate'
 LEASE_POLL_SECONDS = 0.2
@@ -76,9 +77,7 @@ def instant_unavailable_in(server_version):
 
 
 def _causal_reads(dbapi_connection, connection_record):
-    rows = base.raw_execute(dbapi_connection,
-                            "SHOW VARIABLES LIKE 'wsrep_on'")
-    if rows and str(rows[0][1]).upper() == 'ON':
+    if galera.is_node(dbapi_connection):
         base.raw_execute(dbapi_connection,
                          'SET SESSION wsrep_sync_wait = 15')
 
@@ -250,25 +249,40 @@ class Backend(base.Backend):
                              {'name': lock_name(self.engine.url.database)})
 
     def dependents(self, connection, table, column, managed):
+        return self.dependents_of(connection, [(table, column)],
+                                  managed)[table, column]
+
+    def dependents_of(self, connection, targets, managed):
+        """Two queries for all ``targets``: each of these information_schema
+        tables opens every table or view of the database (tens of ms)."""
         # NOTE: MariaDB has no VIEW_TABLE_USAGE; a view's stored definition
-        # names every table and column as `table`.`column`.
-        needle = '`%s`' % table + ('.`%s`' % column if column else '')
-        found = ['view %s' % name for name, in connection.execute(
-            sqlalchemy.text(
-                'SELECT TABLE_NAME FROM information_schema.VIEWS '
-                'WHERE TABLE_SCHEMA = DATABASE() '
-                'AND LOCATE(:needle, VIEW_DEFINITION) > 0 '
-                'ORDER BY TABLE_NAME'), {'needle': needle})]
-        if column is None:
-            found += ['foreign key %s of table %s' % (name, source)
-                      for name, source in connection.execute(
-                          sqlalchemy.text(
-                              'SELECT CONSTRAINT_NAME, TABLE_NAME FROM '
-                              'information_schema.REFERENTIAL_CONSTRAINTS '
-                              'WHERE CONSTRAINT_SCHEMA = DATABASE() AND '
-                              'REFERENCED_TABLE_NAME = :table '
-                              'ORDER BY CONSTRAINT_NAME'), {'table': table})
-                      if source not in managed]
+        # names every table and column as `table`.`column` (LOCATE's match,
+        # case-insensitive, is made here).
+        views = connection.execute(sqlalchemy.text(
+            'SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS '
+            'WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME')).fetchall()
+        dropped_tables = sorted({table for table, column in targets
+                                 if column is None})
+        keys = connection.execute(sqlalchemy.text(
+            'SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM '
+            'information_schema.REFERENTIAL_CONSTRAINTS WHERE '
+            'CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IN '
+            ':tables ORDER BY CONSTRAINT_NAME').bindparams(
+                sqlalchemy.bindparam('tables', expanding=True)),
+            {'tables': dropped_tables}).fetchall() if dropped_tables else []
+        found = {}
+        for table, column in targets:
+            needle = ('`%s`' % table + ('.`%s`' % column if column else '')
+                      ).lower()
+            found[table, column] = [
+                'view %s' % name for name, definition in views
+                if needle in (definition or '').lower()]
+            if column is None:
+                found[table, column] += [
+                    'foreign key %s of table %s' % (name, source)
+                    for name, source, referred in keys
+                    if referred.lower() == table.lower() and
+                    source not in managed]
         return found
 
     def step_refusal(self, connection, step_plan, keyless_tables):
@@ -294,6 +308,24 @@ class Backend(base.Backend):
                 options['collation'] = re.sub(r'^utf8_', 'utf8mb3_',
                                               options['collation'])
         return schema
+
+    def describe_tables(self, connection, tables):
+        """The tables and their options in one query, then SQLAlchemy's
+        Inspector (one SHOW CREATE TABLE each): five queries for four
+        tables instead of nine."""
+        options = {name: {'engine': engine, 'collation': collation}
+                   for name, engine, collation in connection.execute(
+                       sqlalchemy.text(
+                           'SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM '
+                           'information_schema.TABLES WHERE TABLE_SCHEMA = '
+                           "DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND "
+                           'TABLE_NAME IN :tables').bindparams(
+                               sqlalchemy.bindparam('tables', expanding=True)),
+                       {'tables': list(tables)})}
+        inspector = sqlalchemy.inspect(connection)
+        return {name: introspect.describe_table(connection, self, name,
+                                                inspector, options[name])
+                for name in sorted(options)}
 
     def table_options(self, connection, table):
         row = connection.execute(sqlalchemy.text(

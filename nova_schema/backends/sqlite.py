@@ -104,6 +104,7 @@ class Session(base.Session):
 class Backend(base.Backend):
     name = 'sqlite'
     transactional_ddl = True
+    alter_rebuilds_table = True
     error_messages = (
         ('attempt to write a readonly database', database.PERMISSION),
         ('no such table', database.NO_TABLE),
