@@ -18,7 +18,7 @@ def _type(column_type, dialect):
         return repr(column_type)
 
 
-def _columns(reflected, dialect):
+def describe_columns(reflected, dialect):
     return [{'name': column['name'],
              'type': _type(column['type'], dialect),
              'nullable': bool(column['nullable']),
@@ -61,7 +61,7 @@ def table_description(dialect, columns, primary_key, foreign_keys, indexes,
     it (``get_columns``, ``get_pk_constraint``, ...: the same shapes), and
     its backend's table options."""
     description = {
-        'columns': _columns(columns, dialect),
+        'columns': describe_columns(columns, dialect),
         'primary_key': {'name': primary_key.get('name'),
                         'columns': primary_key['constrained_columns']},
         'foreign_keys': _foreign_keys(foreign_keys),
@@ -80,7 +80,8 @@ def describe_table(connection, backend, table, inspector=None,
     inspector = inspector or sqlalchemy.inspect(connection)
     # NOTE: read columns first: SQLAlchemy 1.4's SQLite get_pk_constraint
     # sorts the inspector's cached column list in place.
-    columns = _columns(inspector.get_columns(table), connection.dialect)
+    columns = describe_columns(inspector.get_columns(table),
+                               connection.dialect)
     description = table_description(
         connection.dialect, [], inspector.get_pk_constraint(table),
         inspector.get_foreign_keys(table), inspector.get_indexes(table),

@@ -47,18 +47,20 @@ def reflect(meta, name):
     rebuilds the table (sqlalchemy-migrate's DROP COLUMN on SQLite), the
     whole table is reflected. The statements are the same either way.
 
-    NOTE: keys, indexes and constraints were 8 of the 12 catalog queries
-    per table on PostgreSQL, and most of a light step's own cost.
+    NOTE: a full reflection was 12 catalog queries per table on
+    PostgreSQL (one here), and most of a light step's own cost.
     """
     bind = meta.bind
-    if backends.get(bind).alter_rebuilds_table:
+    backend = backends.get(bind)
+    if backend.alter_rebuilds_table:
         return Table(name, meta, autoload=True, resolve_fks=False)
-    inspector = inspect(bind)
     table = Table(name, meta)
-    for column in inspector.get_columns(name):
-        # NOTE: private, but exactly what Table(autoload=True) does with
-        # each column (types, server defaults, identity, computed).
-        inspector._reflect_column(table, column, None, (), {})
+    with bind.connect() as connection:
+        inspector = inspect(connection)
+        for column in backend.reflected_columns(connection, name):
+            # NOTE: private, but exactly what Table(autoload=True) does
+            # with each column (types, server defaults, identity...).
+            inspector._reflect_column(table, column, None, (), {})
     return table
 
 

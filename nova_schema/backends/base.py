@@ -94,6 +94,15 @@ class Backend(object):
         """Table options db check compares (None: the backend has none)."""
         return None
 
+    def reflected_columns(self, connection, table):
+        """``table``'s columns as SQLAlchemy's ``Inspector.get_columns``
+        gives them (``NoSuchTableError`` if there is no such table)."""
+        columns = sqlalchemy.inspect(connection).get_columns(table)
+        if not columns:
+            # NOTE: SQLite's Inspector returns no columns for no table.
+            raise sqlalchemy.exc.NoSuchTableError(table)
+        return columns
+
     def describe_tables(self, connection, tables):
         """``introspect.describe_schema`` of those of ``tables`` that
         exist (the pre-flight check's view of them)."""

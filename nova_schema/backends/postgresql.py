@@ -70,18 +70,30 @@ _KEY_NAMES = (
 # What describe_tables needs of the tables, in one query (SQLAlchemy's
 # Inspector sends nine per table). Columns as its get_columns reads them;
 # key columns in key order; no expression index (it skips those too).
-_DESCRIBE = '''
-SELECT c.relname,
-  (SELECT json_agg(json_build_array(
-       a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+# A column as SQLAlchemy's get_columns reads it, and whether its type is a
+# domain or an enum (d, e), of the table whose oid is %s.
+_COLUMN_FIELDS = '''a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnotnull,
        CAST(a.attgenerated AS text), CAST(a.attidentity AS text),
-       CAST(t.typtype AS text)) ORDER BY a.attnum)
-   FROM pg_catalog.pg_attribute a
+       CAST(t.typtype AS text)'''
+_COLUMN_SOURCE = '''FROM pg_catalog.pg_attribute a
    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
    LEFT JOIN pg_catalog.pg_attrdef d
      ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef
-   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+   WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped'''
+# The tables of the current schema (what the Inspector lists).
+_TABLES = '''FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')'''
+
+_COLUMNS = '''SELECT %s %s ORDER BY a.attnum''' % (
+    _COLUMN_FIELDS, _COLUMN_SOURCE % (
+        '(SELECT c.oid %s AND c.relname = :table)' % _TABLES))
+
+_DESCRIBE = '''
+SELECT c.relname,
+  (SELECT json_agg(json_build_array(%(column_fields)s) ORDER BY a.attnum)
+   %(column_source)s),
   (SELECT json_build_array(p.conname, %(pk)s)
    FROM pg_catalog.pg_constraint p
    WHERE p.conrelid = c.oid AND p.contype = 'p'),
@@ -101,10 +113,10 @@ SELECT c.relname,
   (SELECT json_agg(json_build_array(u.conname, %(unique)s))
    FROM pg_catalog.pg_constraint u
    WHERE u.conrelid = c.oid AND u.contype = 'u')
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-  AND c.relname = ANY(CAST(:tables AS text[]))''' % {
+%(tables)s AND c.relname = ANY(CAST(:tables AS text[]))''' % {
+    'column_fields': _COLUMN_FIELDS,
+    'column_source': _COLUMN_SOURCE % 'c.oid',
+    'tables': _TABLES,
     'pk': _KEY_NAMES % ('p.conkey', 'c.oid'),
     'fk': _KEY_NAMES % ('f.conkey', 'c.oid'),
     'ref': _KEY_NAMES % ('f.confkey', 'f.confrelid'),
@@ -192,6 +204,14 @@ class Backend(base.Backend):
     )
     server_version_sql = 'SHOW server_version'
     Session = Session
+
+    def reflected_columns(self, connection, table):
+        dialect = connection.dialect
+        columns = connection.execute(sqlalchemy.text(_COLUMNS),
+                                     {'table': table}).fetchall()
+        if not columns or any(column[6] in ('d', 'e') for column in columns):
+            return super(Backend, self).reflected_columns(connection, table)
+        return [_column_info(dialect, *column) for column in columns]
 
     def describe_tables(self, connection, tables):
         """One catalog query for all ``tables``, read into the shapes of

@@ -125,6 +125,21 @@ class Backend(base.Backend):
                 'default in the schema, and removing it would turn every old '
                 "row's value into NULL")
 
+    def estimated_rows(self, connection, table):
+        """The span of the table's rowids (two index lookups), an upper
+        bound of its rows: SQLite keeps no row statistics unless ANALYZE
+        ran, and counting is a scan of the whole file's table (1.8 s of a
+        600,000-row shadow_compute_nodes downgrade)."""
+        quote = connection.dialect.identifier_preparer.quote
+        try:
+            span = connection.execute(sqlalchemy.text(
+                'SELECT MAX(rowid) - MIN(rowid) + 1 FROM %s'
+                % quote(table))).scalar()
+        except sqlalchemy.exc.DBAPIError:
+            # NOTE: a WITHOUT ROWID table, or a column named rowid.
+            return None
+        return span or None
+
     def is_lock_wait_timeout(self, error):
         text = str(error)
         return 'database is locked' in text or 'database is busy' in text

@@ -2,7 +2,9 @@
 
 ``Backend.describe_tables`` (one catalog query on PostgreSQL) must give,
 table for table, exactly what ``introspect.describe_schema`` (SQLAlchemy's
-Inspector, which ``db check`` and the expected schema files use) gives: at
+Inspector, which ``db check`` and the expected schema files use) gives, and
+``Backend.reflected_columns`` (what the migration script reflects) the
+Inspector's columns: at
 every version and variant of this repository, and on a schema changed by
 hand in the ways the pre-flight check must see (keys, indexes and unique
 constraints of several columns in a chosen order, a partial index, an
@@ -32,9 +34,16 @@ class DescribeTablesChecks(object):
             reference = introspect.describe_schema(connection, backend)
             fast = backend.describe_tables(
                 connection, list(reference) + ['no_such_table'])
+            columns = {name: introspect.describe_columns(
+                backend.reflected_columns(connection, name),
+                connection.dialect) for name in reference}
+            self.assertRaises(sqlalchemy.exc.NoSuchTableError,
+                              backend.reflected_columns, connection,
+                              'no_such_table')
         self.assertEqual(sorted(expected_tables), sorted(reference))
         for name in reference:
             self.assertEqual(reference[name], fast.get(name), name)
+            self.assertEqual(reference[name]['columns'], columns[name], name)
         self.assertEqual(sorted(reference), sorted(fast))
 
     def test_every_version(self):

@@ -4,8 +4,10 @@ Counting a million rows is a full scan that would cost more than the
 instant strategy's whole step; past EXACT_UP_TO rows by the server's
 statistics the estimate is reported, and said to be one.
 """
+import sqlalchemy
 import testtools
 
+from nova_schema import backends
 from nova_schema import plan
 from nova_schema import preflight
 
@@ -51,3 +53,36 @@ class TestDiscards(testtools.TestCase):
         # NOTE: one operation done: compute_nodes.stats is gone already.
         self.assertEqual([('shadow_compute_nodes', 'stats', 1, False)],
                          [tuple(item) for item in found])
+
+
+class TestSQLiteEstimate(testtools.TestCase):
+    """SQLite has no row statistics: the span of rowids stands in, so a
+    big table is not scanned; a small one is still counted exactly."""
+
+    def discards(self, rows):
+        engine = sqlalchemy.create_engine('sqlite://')
+        self.addCleanup(engine.dispose)
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(
+                'CREATE TABLE compute_nodes (id INTEGER PRIMARY KEY, '
+                'stats TEXT)'))
+            connection.execute(sqlalchemy.text(
+                'CREATE TABLE shadow_compute_nodes (id INTEGER PRIMARY KEY, '
+                'stats TEXT)'))
+            connection.execute(sqlalchemy.text(
+                "INSERT INTO shadow_compute_nodes (id, stats) VALUES "
+                "(:id, :stats)"),
+                [{'id': number + 1, 'stats': None if number % 2 else '{}'}
+                 for number in range(rows)])
+            position = preflight.Position(plan.plan(233, 232), 1)
+            return preflight.discards(connection, backends.get(engine),
+                                      position)
+
+    def test_big_table_estimated(self):
+        rows = preflight.EXACT_UP_TO + 2
+        self.assertEqual([('shadow_compute_nodes', 'stats', rows, True)],
+                         [tuple(item) for item in self.discards(rows)])
+
+    def test_small_table_counted(self):
+        self.assertEqual([('shadow_compute_nodes', 'stats', 5, False)],
+                         [tuple(item) for item in self.discards(10)])
