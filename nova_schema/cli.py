@@ -324,8 +324,10 @@ def _check(args, url, guard):
     report = api.db_check(url)
     revision = getattr(report, 'revision', None)
     if args.format == 'json':
-        _print_json(dict(report.as_dict(), revision=revision,
-                         database=masking.mask_url(url)))
+        data = dict(report.as_dict(), database=masking.mask_url(url))
+        if revision:
+            data.update(revision=revision, managed_by=revisions.MANAGER)
+        _print_json(data)
     elif revision:
         _print_revision_check(url, report, revision)
     elif report.half_applied:
