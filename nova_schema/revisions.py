@@ -10,7 +10,6 @@ here).
 """
 import collections
 import functools
-import logging.config
 import os
 import sys
 import time
@@ -143,6 +142,7 @@ def run_environment(context):
             'offline (--sql) mode is not supported: the initial revision '
             'reflects the base tables to make their shadow tables')
     if context.config.config_file_name:
+        import logging.config
         logging.config.fileConfig(context.config.config_file_name,
                                   disable_existing_loggers=False)
     url = (context.get_x_argument(as_dictionary=True).get(URL_ARGUMENT) or
