@@ -197,6 +197,9 @@ def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
                      interrupt):
     def stamp(session):
         state = _read_state_in(session)
+        if handoff_mod.is_alembic_managed(state):
+            raise exception.AlembicManaged(
+                handoff_mod.managed_message(engine, state))
         if state.version is not None:
             raise exception.InvalidVersion(
                 'database %s is already under version control at %d'
