@@ -6,6 +6,7 @@ that is not this repository's, a lock so one migrator runs at a time, and a
 transaction per run where the backend's DDL is transactional.
 """
 import contextlib
+import os
 import warnings
 
 import sqlalchemy
@@ -295,8 +296,7 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     """
     target = parse_version(version)
     strategy_mod.validate(strategy)
-    if alembic or db_status(engine_or_url, must_exist=dry_run)[
-            'managed_by'] == revisions.MANAGER:
+    if alembic or _managed_by_alembic(engine_or_url):
         return _alembic_sync(engine_or_url, version, dry_run, lock_timeout,
                              lock_wait, on_wait, interrupt, alembic)
     with _engine_for(engine_or_url, must_exist=dry_run,
@@ -345,6 +345,16 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
 
     return _locked(engine, migrate, lock_timeout, lock_wait, on_wait,
                    interrupt, doing, dry_run)
+
+
+def _managed_by_alembic(engine_or_url):
+    """Whether the database is alembic's; a SQLite file that is not there
+    yet is not (and is not created by asking)."""
+    if not isinstance(engine_or_url, sqlalchemy.engine.Engine):
+        path = backends.local_file(database.parse_url(engine_or_url))
+        if path and not os.path.exists(path):
+            return False
+    return db_status(engine_or_url)['managed_by'] == revisions.MANAGER
 
 
 def _alembic_sync(engine_or_url, version, dry_run, lock_timeout, lock_wait,

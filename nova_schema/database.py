@@ -114,7 +114,13 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
 def _create_engine(url, migrating):
     if not migrating:
         return sqlalchemy.create_engine(url)
-    from oslo_db.sqlalchemy import engines
+    try:
+        from oslo_db.sqlalchemy import engines
+    except ImportError as error:
+        raise exception.NovaSchemaError(
+            'sqlalchemy-migrate\'s stack is not installed (%s): only a '
+            'database alembic manages can be used here; "db sync --alembic" '
+            'starts an empty one on alembic' % error)
     _count_oslo_db_errors()
     # NOTE: max_retries=0 makes oslo.db skip its test connection, which
     # would otherwise retry an unreachable server for 100 seconds.
