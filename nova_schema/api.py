@@ -4,6 +4,11 @@ Built on oslo.db's sqlalchemy-migrate helpers (``oslo_db.sqlalchemy.
 migration``), with what they lack around them: a refusal to touch a database
 that is not this repository's, a lock so one migrator runs at a time, and a
 transaction per run where the backend's DDL is transactional.
+
+A database alembic manages (handed off by ``db_handoff``, or started by
+``db_sync(..., alembic=True)``) is upgraded, read and checked through
+``nova_schema.revisions`` instead, without sqlalchemy-migrate or oslo.db;
+every sqlalchemy-migrate path refuses it.
 """
 import contextlib
 import os
