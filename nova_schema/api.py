@@ -4,8 +4,14 @@ Built on oslo.db's sqlalchemy-migrate helpers (``oslo_db.sqlalchemy.
 migration``), with what they lack around them: a refusal to touch a database
 that is not this repository's, a lock so one migrator runs at a time, and a
 transaction per run where the backend's DDL is transactional.
+
+A database alembic manages (handed off by ``db_handoff``, or started by
+``db_sync(..., alembic=True)``) is upgraded, read and checked through
+``nova_schema.revisions`` instead, without sqlalchemy-migrate or oslo.db;
+every sqlalchemy-migrate path refuses it.
 """
 import contextlib
+import os
 import warnings
 
 import sqlalchemy
@@ -14,9 +20,11 @@ from nova_schema import backends
 from nova_schema import check
 from nova_schema import database
 from nova_schema import exception
+from nova_schema import handoff as handoff_mod
 from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import revisions
 from nova_schema import strategy as strategy_mod
 from nova_schema import waiting
 
@@ -84,6 +92,15 @@ def _check_ownership(engine, state, stamping_allowed):
     inside it; everything it must not do is refused here first.
     """
     target = database.describe(engine)
+    if state.alembic_revisions:
+        if handoff_mod.is_alembic_managed(state):
+            raise exception.AlembicManaged(
+                handoff_mod.managed_message(engine, state))
+        if state.version is not None:
+            raise exception.ForeignDatabase(
+                'database %s is at alembic revision %s, which is not one of '
+                'nova_schema\'s; refusing to touch it'
+                % (target, ', '.join(state.alembic_revisions)))
     if state.empty_row:
         raise exception.NotControlled(_empty_row_message(target, state))
     if state.version is not None:
@@ -146,9 +163,15 @@ def _read_state(engine):
 
 
 def db_version(engine_or_url):
-    """The version the database is at. Reads only; never stamps."""
+    """The version the database is at. Reads only; never stamps.
+
+    An int while sqlalchemy-migrate manages the database; alembic's
+    revision (a str) once alembic does (``db_status`` says more).
+    """
     with _engine_for(engine_or_url, must_exist=True) as engine:
         state = _read_state(engine)
+        if handoff_mod.is_alembic_managed(state):
+            return ', '.join(state.alembic_revisions)
         _check_ownership(engine, state, stamping_allowed=False)
         # NOTE: the row _check_ownership has just accepted; reading it
         # again through sqlalchemy-migrate would only cost its import.
@@ -180,6 +203,9 @@ def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
                      interrupt):
     def stamp(session):
         state = _read_state_in(session)
+        if handoff_mod.is_alembic_managed(state):
+            raise exception.AlembicManaged(
+                handoff_mod.managed_message(engine, state))
         if state.version is not None:
             raise exception.InvalidVersion(
                 'database %s is already under version control at %d'
@@ -245,8 +271,13 @@ def _read_state_in(session):
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
             on_step=None, dry_run=False, lock_wait=DEFAULT_LOCK_WAIT,
             on_wait=None, on_discard=None, interrupt=None,
-            strategy=strategy_mod.AUTO):
+            strategy=strategy_mod.AUTO, alembic=False):
     """Upgrade or downgrade the database to ``version`` (default: head).
+
+    A database alembic manages (handed off, or started on alembic) is
+    upgraded to alembic's head instead, and the list holds
+    ``revisions.Applied``; so is an empty one with ``alembic``, which
+    then never gets a ``migrate_version`` table.
 
     Returns the list of ``sync.Step`` applied, each with the SQL it sent
     and what it discarded. ``on_step(start, end, name)`` is called before
@@ -270,6 +301,9 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     """
     target = parse_version(version)
     strategy_mod.validate(strategy)
+    if alembic or _managed_by_alembic(engine_or_url):
+        return _alembic_sync(engine_or_url, version, dry_run, lock_timeout,
+                             lock_wait, on_wait, interrupt, alembic)
     with _engine_for(engine_or_url, must_exist=dry_run,
                      migrating=True) as engine:
         return _sync(engine, target, lock_timeout, on_step, dry_run,
@@ -316,6 +350,104 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
 
     return _locked(engine, migrate, lock_timeout, lock_wait, on_wait,
                    interrupt, doing, dry_run)
+
+
+def _managed_by_alembic(engine_or_url):
+    """Whether the database is alembic's; a SQLite file that is not there
+    yet is not (and is not created by asking)."""
+    if not isinstance(engine_or_url, sqlalchemy.engine.Engine):
+        path = backends.local_file(database.parse_url(engine_or_url))
+        if path and not os.path.exists(path):
+            return False
+    return db_status(engine_or_url)['managed_by'] == revisions.MANAGER
+
+
+def _alembic_sync(engine_or_url, version, dry_run, lock_timeout, lock_wait,
+                  on_wait, interrupt, starting):
+    """db sync on alembic's side: ``alembic upgrade head`` under the
+    migration lock, without sqlalchemy-migrate or oslo.db."""
+    with _engine_for(engine_or_url, must_exist=dry_run) as engine:
+        state = _read_state(engine)
+        managed = handoff_mod.is_alembic_managed(state)
+        if version is not None:
+            raise exception.InvalidVersion(
+                '%s; db sync takes no sqlalchemy-migrate version (%s) there'
+                % (handoff_mod.managed_message(engine, state), version)
+                if managed else 'db sync --alembic takes no version: it '
+                "upgrades to alembic's head (%s)" % revisions.head())
+        if dry_run:
+            raise exception.InvalidVersion(
+                '--dry-run shows sqlalchemy-migrate steps; alembic '
+                'revisions have no dry run here')
+
+        def upgrade(session):
+            state = handoff_mod.read_state(session)
+            if not handoff_mod.is_alembic_managed(state):
+                revisions.refuse_unless_alembic_may_run(engine, state)
+            with session.engine.connect() as connection:
+                applied = revisions.upgrade(connection)
+            session.commit()
+            if interrupt is not None:
+                interrupt.completed('db sync had finished; the database is '
+                                    'at %s' % revisions.head())
+            return applied
+
+        return _locked(engine, upgrade, lock_timeout, lock_wait, on_wait,
+                       interrupt, 'during alembic upgrade')
+
+
+def db_handoff(engine_or_url, undo=False, lock_timeout=DEFAULT_LOCK_TIMEOUT,
+               lock_wait=DEFAULT_LOCK_WAIT, on_step=None, on_wait=None,
+               on_discard=None, interrupt=None, strategy=strategy_mod.AUTO):
+    """Hand a database under sqlalchemy-migrate control off to alembic at
+    233 (brought there first if it is behind; its schema checked), or with
+    ``undo`` give it back while it is at alembic's initial revision.
+
+    Returns a ``handoff.Outcome``; one already handed off is left alone
+    (``changed`` False). See nova_schema.handoff.
+    """
+    strategy_mod.validate(strategy)
+
+    def run_steps(session, start, end):
+        from nova_schema import sync
+        with _quiet_deprecations():
+            return sync.SyncRun(session, on_step, False, on_discard,
+                                interrupt, strategy).migrate(start, end)
+
+    def work(session):
+        if undo:
+            outcome = handoff_mod.undo(session)
+        else:
+            outcome = handoff_mod.hand_off(
+                session, lambda engine, state: _check_ownership(
+                    engine, state, stamping_allowed=False), run_steps)
+        if interrupt is not None:
+            interrupt.completed('db handoff had finished')
+        return outcome
+
+    with _engine_for(engine_or_url, must_exist=True,
+                     migrating=not undo) as engine:
+        return _locked(engine, work, lock_timeout, lock_wait, on_wait,
+                       interrupt, 'during db handoff')
+
+
+def db_status(engine_or_url, must_exist=True):
+    """Who manages the database and where it is: ``managed_by``
+    ('alembic', 'sqlalchemy-migrate' or None), ``version`` (the
+    sqlalchemy-migrate one), ``revisions`` (alembic's), ``handed_off_at``.
+    Reads only, without sqlalchemy-migrate or oslo.db."""
+    with _engine_for(engine_or_url, must_exist=must_exist) as engine:
+        state = _read_state(engine)
+    if handoff_mod.is_alembic_managed(state):
+        managed_by = revisions.MANAGER
+    elif state.version is not None:
+        managed_by = 'sqlalchemy-migrate'
+    else:
+        managed_by = None
+    return {'managed_by': managed_by, 'version': state.version,
+            'revisions': list(state.alembic_revisions),
+            'handed_off_at': state.version
+            if managed_by == revisions.MANAGER else None}
 
 
 def with_migration_lock(engine_or_url, work, lock_timeout=DEFAULT_LOCK_TIMEOUT,
@@ -416,9 +548,16 @@ def db_history(engine_or_url):
     """
     with _engine_for(engine_or_url, must_exist=True) as engine:
         state = _read_state(engine)
-        _check_ownership(engine, state, stamping_allowed=True)
-    return [dict(entry, current=entry['version'] == state.version)
-            for entry in repository.describe_versions()]
+        alembic = handoff_mod.is_alembic_managed(state)
+        if not alembic:
+            _check_ownership(engine, state, stamping_allowed=True)
+    if not alembic:
+        return [dict(entry, current=entry['version'] == state.version)
+                for entry in repository.describe_versions()]
+    legacy = [] if state.version is None else [
+        dict(entry, current=False, handed_off=entry['version'] ==
+             state.version) for entry in repository.describe_versions()]
+    return legacy + revisions.history(state.alembic_revisions)
 
 
 def db_info(engine_or_url):
@@ -427,6 +566,14 @@ def db_info(engine_or_url):
         version = db_version(engine)
         info = database.server_info(engine,
                                     backends.get(engine).server_version_sql)
+        if isinstance(version, str):
+            status = db_status(engine)
+            return dict(info, version=version, managed_by=revisions.MANAGER,
+                        handed_off_at=status['handed_off_at'],
+                        origin=revisions.origin(status['handed_off_at']),
+                        half_applied=None,
+                        repository_id=None,
+                        repository_path=revisions.MIGRATIONS_PATH)
         return dict(info, version=version,
                     half_applied=db_half_applied(engine, version),
                     repository_id=repository.REPOSITORY_ID,
@@ -436,7 +583,13 @@ def db_info(engine_or_url):
 def db_check(engine_or_url):
     """Compare the live schema with this repository's at its version."""
     with _engine_for(engine_or_url, must_exist=True) as engine:
-        _check_ownership(engine, _read_state(engine), stamping_allowed=False)
+        state = _read_state(engine)
+        if handoff_mod.is_alembic_managed(state):
+            # NOTE: the initial revision's schema is 233's.
+            report = check.check(engine, revisions.HANDOFF_VERSION)
+            report.revision = ', '.join(state.alembic_revisions)
+            return report
+        _check_ownership(engine, state, stamping_allowed=False)
         report = check.check(engine)
         if not report.ok:
             report.half_applied = db_half_applied(engine, report.version)

@@ -19,6 +19,7 @@ from nova_schema import interrupt
 from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
+from nova_schema import revisions
 from nova_schema import strategy as strategy_mod
 
 PROG = 'nova-schema-manage'
@@ -72,28 +73,25 @@ def _build_parser():
     sync = commands.add_parser(
         'sync', help='upgrade or downgrade to VERSION (default: head)')
     sync.add_argument('version', nargs='?', metavar='VERSION')
-    sync.add_argument('--lock-timeout', type=_seconds, metavar='SECONDS',
-                      default=api.DEFAULT_LOCK_TIMEOUT,
-                      help='how long to keep trying, in all, while another '
-                      'db sync or an open transaction holds a lock the run '
-                      'needs (default %(default)g)')
-    sync.add_argument('--lock-wait', type=_seconds, metavar='SECONDS',
-                      default=api.DEFAULT_LOCK_WAIT,
-                      help='how long one statement may wait for a lock '
-                      'before the try is abandoned and retried; the '
-                      "application's queries wait behind it at most this "
-                      'long (default %(default)g)')
-    sync.add_argument('--strategy', choices=strategy_mod.CHOICES,
-                      default=strategy_mod.AUTO,
-                      help='how 233 adds compute_nodes.stats: instant DDL '
-                      "where the server allows it, or Nova's own statements "
-                      '(classic); auto: instant where possible (default '
-                      '%(default)s)')
+    _add_lock_options(sync)
+    sync.add_argument('--alembic', action='store_true',
+                      help='start an empty database on alembic (no '
+                      'migrate_version); a database alembic manages is '
+                      'upgraded with alembic anyway')
     sync.add_argument('--dry-run', action='store_true',
                       help='print the SQL each step would run; change '
                       'nothing')
     _add_format(sync)
     sync.set_defaults(handler=_sync)
+
+    handoff = commands.add_parser(
+        'handoff', help='hand a database under sqlalchemy-migrate control '
+        'off to alembic at 233 (upgraded and checked first)')
+    handoff.add_argument('--undo', action='store_true',
+                         help='give it back to sqlalchemy-migrate while it '
+                         "is at alembic's initial revision")
+    _add_lock_options(handoff)
+    handoff.set_defaults(handler=_handoff)
 
     version = commands.add_parser('version', help='print the version')
     version.add_argument('--verbose', action='store_true',
@@ -117,6 +115,26 @@ def _build_parser():
     _add_format(check)
     check.set_defaults(handler=_check)
     return parser
+
+
+def _add_lock_options(parser):
+    parser.add_argument('--lock-timeout', type=_seconds, metavar='SECONDS',
+                        default=api.DEFAULT_LOCK_TIMEOUT,
+                        help='how long to keep trying, in all, while '
+                        'another db sync or an open transaction holds a '
+                        'lock the run needs (default %(default)g)')
+    parser.add_argument('--lock-wait', type=_seconds, metavar='SECONDS',
+                        default=api.DEFAULT_LOCK_WAIT,
+                        help='how long one statement may wait for a lock '
+                        'before the try is abandoned and retried; the '
+                        "application's queries wait behind it at most this "
+                        'long (default %(default)g)')
+    parser.add_argument('--strategy', choices=strategy_mod.CHOICES,
+                        default=strategy_mod.AUTO,
+                        help='how 233 adds compute_nodes.stats: instant DDL '
+                        "where the server allows it, or Nova's own "
+                        'statements (classic); auto: instant where possible '
+                        '(default %(default)s)')
 
 
 def _seconds(text):
@@ -147,7 +165,7 @@ class _Progress(object):
             return
         if len(args) == 3:
             start, end, name = args
-            print('%d -> %d %s ...' % (start, end, name), end=' ', flush=True)
+            print('%s -> %s %s ...' % (start, end, name), end=' ', flush=True)
             self.open_line = True
         else:
             step = args[0]
@@ -179,13 +197,18 @@ def _sync(args, url, guard):
             lock_wait=args.lock_wait, on_step=progress.step,
             dry_run=args.dry_run, on_wait=progress.note,
             on_discard=None if args.dry_run else progress.discard,
-            interrupt=guard, strategy=args.strategy)
+            interrupt=guard, strategy=args.strategy, alembic=args.alembic)
     except exception.NovaSchemaError:
         progress.end_line()
         raise
+    if args.alembic or any(isinstance(step, revisions.Applied)
+                           for step in steps):
+        return _report_revisions(args, url, steps)
+    reached = steps[-1].end if steps else api.db_version(url)
+    if isinstance(reached, str):
+        return _report_revisions(args, url, steps)
     target = (api.parse_version(args.version) if args.version is not None
               else repository.head_version())
-    reached = steps[-1].end if steps else api.db_version(url)
     unshown = args.dry_run and reached != target
     if args.format == 'json':
         _print_json({'database': masking.mask_url(url),
@@ -215,9 +238,47 @@ def _sync(args, url, guard):
         print('already at version %d' % target)
 
 
+def _report_revisions(args, url, applied):
+    """What an alembic upgrade did: a line per revision, or none to do."""
+    head = revisions.head()
+    if args.format == 'json':
+        _print_json({'database': masking.mask_url(url), 'dry_run': False,
+                     'target': head, 'complete': True,
+                     'managed_by': revisions.MANAGER,
+                     'steps': [{'from': step.start, 'to': step.end,
+                                'name': step.name, 'seconds': step.seconds}
+                               for step in applied]})
+        return
+    for step in applied:
+        print('%s -> %s %s ... done in %.2f s (alembic)' % (
+            step.start or 'base', step.end, step.name, step.seconds))
+    if not applied:
+        print('already at revision %s' % head)
+
+
+def _handoff(args, url, guard):
+    progress = _Progress(show_steps=True)
+    try:
+        outcome = api.db_handoff(
+            url, undo=args.undo, lock_timeout=args.lock_timeout,
+            lock_wait=args.lock_wait, on_step=progress.step,
+            on_wait=progress.note, on_discard=progress.discard,
+            interrupt=guard, strategy=args.strategy)
+    except exception.NovaSchemaError:
+        progress.end_line()
+        raise
+    print(outcome.message)
+
+
 def _version(args, url, guard):
     if not args.verbose and args.format == 'text':
-        print(api.db_version(url))
+        version = api.db_version(url)
+        if isinstance(version, str):
+            status = api.db_status(url)
+            print(revisions.describe(status['revisions'],
+                                     status['handed_off_at']))
+            return
+        print(version)
         half_applied = api.db_half_applied(url)
         if half_applied:
             _say('warning: %s' % half_applied)
@@ -226,9 +287,14 @@ def _version(args, url, guard):
     if args.format == 'json':
         _print_json(info)
         return
-    print('version: %(version)s\nrepository: %(repository_id)s '
-          '(%(repository_path)s)\ndatabase: %(database)s\nbackend: '
-          '%(backend)s (driver %(driver)s), server %(server_version)s' % info)
+    if info.get('managed_by') == revisions.MANAGER:
+        print('version: %(version)s\nmanaged by: %(origin)s\n'
+              'environment: %(repository_path)s' % info)
+    else:
+        print('version: %(version)s\nrepository: %(repository_id)s '
+              '(%(repository_path)s)' % info)
+    print('database: %(database)s\nbackend: %(backend)s (driver '
+          '%(driver)s), server %(server_version)s' % info)
     if info['half_applied']:
         print('half-applied: %s' % info['half_applied'])
 
@@ -245,17 +311,25 @@ def _history(args, url, guard):
         _print_json(entries)
         return
     width = max(len(entry['name']) for entry in entries)
+    number_width = max(len(str(entry['version'])) for entry in entries)
     for entry in entries:
-        print('%s %d  %-*s  %s' % ('*' if entry['current'] else ' ',
-                                   entry['version'], width, entry['name'],
-                                   entry['description']))
+        print('%s %-*s  %-*s  %s%s' % (
+            '*' if entry['current'] else ' ', number_width,
+            entry['version'], width, entry['name'], entry['description'],
+            ' (handed off to alembic here)' if entry.get('handed_off')
+            else ''))
 
 
 def _check(args, url, guard):
     report = api.db_check(url)
+    revision = getattr(report, 'revision', None)
     if args.format == 'json':
-        _print_json(dict(report.as_dict(),
-                         database=masking.mask_url(url)))
+        data = dict(report.as_dict(), database=masking.mask_url(url))
+        if revision:
+            data.update(revision=revision, managed_by=revisions.MANAGER)
+        _print_json(data)
+    elif revision:
+        _print_revision_check(url, report, revision)
     elif report.half_applied:
         print('database %s is at version %d with %s' % (
             masking.mask_url(url), report.version, report.half_applied))
@@ -273,8 +347,21 @@ def _check(args, url, guard):
     return EXIT_OK if report.ok else EXIT_DRIFT
 
 
+def _print_revision_check(url, report, revision):
+    what = 'alembic revision %s (the schema of version %d)' % (
+        revision, report.version)
+    if report.ok:
+        print('database %s matches %s' % (masking.mask_url(url), what))
+        return
+    count = len(report.differences)
+    print('database %s differs from %s in %d place%s:' % (
+        masking.mask_url(url), what, count, '' if count == 1 else 's'))
+    for difference in report.differences:
+        print('  - %s' % difference)
+
+
 # The commands whose whole point is to leave something in the database.
-_KEEPING = (_sync, _version_control)
+_KEEPING = (_sync, _version_control, _handoff)
 
 
 def _configure_output(debug):

@@ -40,10 +40,17 @@ def _from_oslo_config(config_file):
     # NOTE: imported here: with --database-connection oslo.config is not
     # needed, and a read-only command's start-up is mostly imports.
     from oslo_config import cfg
-    from oslo_db import options as db_options
 
     conf = cfg.ConfigOpts()
-    conf.register_opts(db_options.database_opts, group='database')
+    # NOTE: oslo.db's [database] connection option, as oslo.db 12 declares
+    # it (secret, with its deprecated names), declared here so that a
+    # database alembic manages needs no oslo.db at all.
+    conf.register_opt(cfg.StrOpt(
+        'connection', secret=True, deprecated_opts=[
+            cfg.DeprecatedOpt('sql_connection', group='DEFAULT'),
+            cfg.DeprecatedOpt('sql_connection', group='DATABASE'),
+            cfg.DeprecatedOpt('connection', group='sql')]),
+        group='database')
     files = [] if config_file is None else [config_file]
     try:
         conf(args=[], project='nova_schema', default_config_files=files,

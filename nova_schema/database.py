@@ -13,16 +13,21 @@ from nova_schema import masking
 from nova_schema import repository
 
 VersionState = collections.namedtuple(
-    'VersionState', 'version tables other_repositories empty_row',
-    defaults=(False,))
+    'VersionState',
+    'version tables other_repositories empty_row alembic_revisions',
+    defaults=(False, ()))
 VersionState.__doc__ = """What the database holds, read before any change.
 
 ``version`` is this repository's recorded version or None; ``tables`` every
 table name; ``other_repositories`` the ids of other repositories recorded in
 the version table; ``empty_row`` True when this repository has a row there
-whose version is NULL.
+whose version is NULL; ``alembic_revisions`` the revisions an
+``alembic_version`` table records.
 """
 
+
+# alembic's version table (nova_schema.revisions).
+ALEMBIC_VERSION_TABLE = 'alembic_version'
 
 _ENCODE_HINT = ('; expected a SQLAlchemy URL such as '
                 'mysql+pymysql://user:password@host/nova, with "@", ":", "/" '
@@ -109,7 +114,13 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
 def _create_engine(url, migrating):
     if not migrating:
         return sqlalchemy.create_engine(url)
-    from oslo_db.sqlalchemy import engines
+    try:
+        from oslo_db.sqlalchemy import engines
+    except ImportError as error:
+        raise exception.NovaSchemaError(
+            'sqlalchemy-migrate\'s stack is not installed (%s): only a '
+            'database alembic manages can be used here; "db sync --alembic" '
+            'starts an empty one on alembic' % error)
     _count_oslo_db_errors()
     # NOTE: max_retries=0 makes oslo.db skip its test connection, which
     # would otherwise retry an unreachable server for 100 seconds.
@@ -174,15 +185,21 @@ def read_version_state(connection):
     # tool's bookkeeping, not a table of the database.
     tables = set(sqlalchemy.inspect(connection).get_table_names()) - {
         repository.LOCK_TABLE}
+    alembic_revisions = ()
+    if ALEMBIC_VERSION_TABLE in tables:
+        alembic_revisions = tuple(sorted(row[0] for row in connection.execute(
+            sqlalchemy.text('SELECT version_num FROM %s'
+                            % ALEMBIC_VERSION_TABLE))))
     if repository.VERSION_TABLE not in tables:
-        return VersionState(None, tables, ())
+        return VersionState(None, tables, (), False, alembic_revisions)
     rows = connection.execute(sqlalchemy.text(
         'SELECT repository_id, version FROM %s' % repository.VERSION_TABLE))
     versions = {row.repository_id: row.version for row in rows}
     empty_row = (repository.REPOSITORY_ID in versions and
                  versions[repository.REPOSITORY_ID] is None)
     version = versions.pop(repository.REPOSITORY_ID, None)
-    return VersionState(version, tables, tuple(sorted(versions)), empty_row)
+    return VersionState(version, tables, tuple(sorted(versions)), empty_row,
+                        alembic_revisions)
 
 
 def fill_empty_version(connection, version):

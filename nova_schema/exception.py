@@ -78,3 +78,17 @@ class StrategyUnavailable(NovaSchemaError):
 
 class PreflightRefused(NovaSchemaError):
     """The live schema is not one a step can start from; nothing changed."""
+
+
+class NotHandedOff(NovaSchemaError):
+    """alembic was asked to run on a database sqlalchemy-migrate still
+    manages; nothing changed."""
+
+
+class AlembicManaged(NovaSchemaError):
+    """sqlalchemy-migrate was asked to run on a database alembic manages
+    (handed off, or started on alembic); nothing changed."""
+
+
+class HandoffRefused(NovaSchemaError):
+    """The database cannot be handed off (or given back) as it is."""

@@ -1,4 +1,5 @@
 """Where the migration repository is and what versions it holds."""
+import ast
 import functools
 import os
 import re
@@ -65,11 +66,20 @@ def describe_versions():
     """[{version, name, description}] from baseline to head."""
     entries = []
     for version in range(baseline_version(), head_version() + 1):
-        module = get_repository().version(version).script().module
-        lines = (module.__doc__ or '').strip().splitlines()
+        lines = (_docstring(version) or '').strip().splitlines()
         entries.append({'version': version, 'name': step_name(version),
                         'description': lines[0] if lines else ''})
     return entries
+
+
+def _docstring(version):
+    """The script's docstring, read without running the script: that
+    would import sqlalchemy-migrate, which an alembic database's
+    ``db history`` must not need."""
+    path = os.path.join(REPOSITORY_PATH, 'versions', '%03d_%s.py' % (
+        version, step_name(version)))
+    with open(path) as script:
+        return ast.get_docstring(ast.parse(script.read()))
 
 
 def version_table_definition(meta):

@@ -20,6 +20,8 @@ EXIT_ERROR = 2
 # The commands that change the database: they run under db sync's lock.
 CHANGING_COMMANDS = ('upgrade', 'downgrade', 'version_control',
                      'drop_version_control', 'test')
+# The commands that read a database without changing it.
+URL_COMMANDS = ('db_version', 'compare_model_to_db')
 
 
 class Refused(Exception):
@@ -125,12 +127,45 @@ def _run_locked(argv):
     outcome = []
 
     def work(session):
+        _refuse_alembic(session.base_engine, session)
         outcome.append(_run([argv[0]] + arguments, url=session.engine))
         if outcome[-1][0] == 0:
             session.commit()
 
     api.with_migration_lock(url, work, doing='during manage.py %s' % argv[0])
     return outcome[-1]
+
+
+def _refuse_alembic(engine, session=None):
+    """Refused: a database alembic manages (handed off, or started on
+    alembic) is no longer sqlalchemy-migrate's to read or change."""
+    from nova_schema import database
+    from nova_schema import handoff
+    if session is not None:
+        state = handoff.read_state(session)
+    else:
+        with engine.connect() as connection:
+            state = database.read_version_state(connection)
+    if handoff.is_alembic_managed(state):
+        raise Refused(handoff.managed_message(engine, state))
+
+
+def _check_not_alembic(argv):
+    """Before sqlalchemy-migrate reads or changes a database at all."""
+    from nova_schema import database
+    url, _ = _url_argument(argv[1:])
+    if url is None:
+        return
+    try:
+        engine = database.get_engine(url, must_exist=True)
+    except exception.DatabaseUnreachable:
+        return  # NOTE: sqlalchemy-migrate says what is wrong with it.
+    try:
+        _refuse_alembic(engine)
+    except (database.CONNECTION_ERRORS + database.DBAPI_ERRORS):
+        return
+    finally:
+        engine.dispose()
 
 
 def _one_line(err):
@@ -146,6 +181,8 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         argv = prepare(argv)
+        if argv and argv[0] in CHANGING_COMMANDS + URL_COMMANDS:
+            _check_not_alembic(argv)
         if argv and argv[0] in CHANGING_COMMANDS:
             status, out, err = _run_locked(argv)
         else:

@@ -8,81 +8,19 @@ from the base tables). It cannot be downgraded.
 """
 from migrate import ForeignKeyConstraint
 from migrate import UniqueConstraint
-from sqlalchemy import Boolean
-from sqlalchemy import Column
-from sqlalchemy import DateTime
 from sqlalchemy import Index
-from sqlalchemy import Integer
 from sqlalchemy import MetaData
-from sqlalchemy import String
-from sqlalchemy import Table
-from sqlalchemy import Text
 
+from nova_schema import baseline
 from nova_schema import shadow
-from nova_schema.types import InetSmall
-from nova_schema.types import MediumText
 
-BASE_TABLES = ('services', 'compute_nodes', 'compute_node_stats')
-
-
-def _timestamps():
-    return [Column('created_at', DateTime),
-            Column('updated_at', DateTime),
-            Column('deleted_at', DateTime)]
+BASE_TABLES = baseline.BASE_TABLES
 
 
 def _define_tables(meta):
-    services = Table(
-        'services', meta,
-        *_timestamps(),
-        Column('id', Integer, primary_key=True, nullable=False),
-        Column('host', String(length=255)),
-        Column('binary', String(length=255)),
-        Column('topic', String(length=255)),
-        Column('report_count', Integer, nullable=False),
-        Column('disabled', Boolean),
-        Column('deleted', Integer),
-        Column('disabled_reason', String(length=255)),
-        mysql_engine='InnoDB', mysql_charset='utf8')
-
-    compute_nodes = Table(
-        'compute_nodes', meta,
-        *_timestamps(),
-        Column('id', Integer, primary_key=True, nullable=False),
-        Column('service_id', Integer, nullable=False),
-        Column('vcpus', Integer, nullable=False),
-        Column('memory_mb', Integer, nullable=False),
-        Column('local_gb', Integer, nullable=False),
-        Column('vcpus_used', Integer, nullable=False),
-        Column('memory_mb_used', Integer, nullable=False),
-        Column('local_gb_used', Integer, nullable=False),
-        Column('hypervisor_type', MediumText(), nullable=False),
-        Column('hypervisor_version', Integer, nullable=False),
-        Column('cpu_info', MediumText(), nullable=False),
-        Column('disk_available_least', Integer),
-        Column('free_ram_mb', Integer),
-        Column('free_disk_gb', Integer),
-        Column('current_workload', Integer),
-        Column('running_vms', Integer),
-        Column('hypervisor_hostname', String(length=255)),
-        Column('deleted', Integer),
-        Column('host_ip', InetSmall()),
-        Column('supported_instances', Text),
-        Column('pci_stats', Text),
-        Column('metrics', Text),
-        Column('extra_resources', Text),
-        mysql_engine='InnoDB', mysql_charset='utf8')
-
-    compute_node_stats = Table(
-        'compute_node_stats', meta,
-        *_timestamps(),
-        Column('id', Integer, primary_key=True, nullable=False),
-        Column('compute_node_id', Integer, nullable=False),
-        Column('key', String(length=255), nullable=False),
-        Column('value', String(length=255)),
-        Column('deleted', Integer),
-        mysql_engine='InnoDB', mysql_charset='utf8')
-    return services, compute_nodes, compute_node_stats
+    return (baseline.define_services(meta),
+            baseline.define_compute_nodes(meta),
+            baseline.define_compute_node_stats(meta))
 
 
 def upgrade(migrate_engine):
@@ -91,10 +29,10 @@ def upgrade(migrate_engine):
     for table in (services, compute_nodes, compute_node_stats):
         table.create()
 
-    UniqueConstraint('host', 'topic', 'deleted', table=services,
-                     name='uniq_services0host0topic0deleted').create()
-    UniqueConstraint('host', 'binary', 'deleted', table=services,
-                     name='uniq_services0host0binary0deleted').create()
+    tables = {table.name: table
+              for table in (services, compute_nodes, compute_node_stats)}
+    for name, table, columns in baseline.UNIQUE_CONSTRAINTS:
+        UniqueConstraint(*columns, table=tables[table], name=name).create()
 
     Index('ix_compute_node_stats_compute_node_id',
           compute_node_stats.c.compute_node_id).create(migrate_engine)
@@ -104,17 +42,14 @@ def upgrade(migrate_engine):
 
     # NOTE: MySQL's foreign keys carry Havana's names; PostgreSQL's are left
     # unnamed so that it names them <table>_<column>_fkey; SQLite gets none.
-    foreign_keys = [
-        (compute_node_stats.c.compute_node_id, compute_nodes.c.id,
-         'fk_compute_node_stats_compute_node_id'),
-        (compute_nodes.c.service_id, services.c.id,
-         'fk_compute_nodes_service_id'),
-    ]
     if migrate_engine.name in ('mysql', 'postgresql'):
-        for column, referred, mysql_name in foreign_keys:
+        for mysql_name, table, column, referred, referred_column in (
+                baseline.FOREIGN_KEYS):
             name = mysql_name if migrate_engine.name == 'mysql' else None
-            ForeignKeyConstraint(columns=[column], refcolumns=[referred],
-                                 name=name).create()
+            ForeignKeyConstraint(
+                columns=[tables[table].c[column]],
+                refcolumns=[tables[referred].c[referred_column]],
+                name=name).create()
 
     if migrate_engine.name == 'mysql':
         migrate_engine.execute(

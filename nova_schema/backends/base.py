@@ -108,6 +108,21 @@ class Backend(object):
         exist (the pre-flight check's view of them)."""
         return introspect.describe_schema(connection, self, only=set(tables))
 
+    # -- the baseline as alembic's initial revision rebuilds it ---------------
+
+    # The baseline made foreign keys here.
+    legacy_foreign_keys = True
+
+    def legacy_foreign_key_name(self, havana_name):
+        """The name the baseline gave a foreign key: Havana's, or None
+        where it let the server name it."""
+        return havana_name
+
+    def legacy_charset_statements(self, version_table):
+        """What the baseline ran once its base tables were made, before the
+        shadow tables (which take the database's default character set)."""
+        return []
+
     # -- instant ADD COLUMN (nova_schema.strategy) ----------------------------
 
     # What makes an ALTER instant or fail, appended to each instant ALTER.

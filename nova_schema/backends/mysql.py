@@ -174,6 +174,13 @@ class Backend(base.Backend):
     server_version_sql = 'SELECT VERSION()'
     Session = Session
 
+    def legacy_charset_statements(self, version_table):
+        """Nova's tables are utf8 (utf8mb3), whatever the server's default:
+        the version table, then the database's default, which the shadow
+        tables (made without a charset) take."""
+        return ['ALTER TABLE %s CONVERT TO CHARACTER SET utf8' % version_table,
+                'ALTER DATABASE DEFAULT CHARACTER SET utf8']
+
     def prepare_engine(self):
         """Causal reads on a Galera node.
 

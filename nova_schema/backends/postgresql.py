@@ -246,6 +246,10 @@ class Backend(base.Backend):
                 connection, unusual))
         return found
 
+    def legacy_foreign_key_name(self, havana_name):
+        # NOTE: unnamed, so that PostgreSQL names it <table>_<column>_fkey.
+        return None
+
     def estimated_rows(self, connection, table):
         estimate = connection.execute(sqlalchemy.text(
             'SELECT CAST(reltuples AS bigint) FROM pg_class '

@@ -111,6 +111,8 @@ class Backend(base.Backend):
     )
     server_version_sql = 'SELECT sqlite_version()'
     Session = Session
+    # NOTE: Nova only added foreign keys on MySQL and PostgreSQL.
+    legacy_foreign_keys = False
 
     @staticmethod
     def local_file(url):
