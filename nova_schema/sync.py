@@ -21,6 +21,8 @@ from nova_schema import database
 from nova_schema import exception
 from nova_schema import plan as plan_mod
 from nova_schema import preflight
+from nova_schema import progress
+from nova_schema import readback
 from nova_schema import repository
 from nova_schema import resumable
 from nova_schema import strategy as strategy_mod
@@ -63,13 +65,15 @@ class SyncRun(object):
 
     ``on_step(start, end, name)`` before a step and ``on_step(step)`` after
     it; ``on_discard(step)`` once a step's pre-flight check has passed and
-    before its first change, when it will discard data.
+    before its first change, when it will discard data; ``on_progress(
+    message)`` from long work inside a step (a fill in batches).
     """
 
     def __init__(self, session, on_step=None, dry_run=False,
                  on_discard=None, interrupt=None,
-                 requested_strategy=strategy_mod.AUTO):
+                 requested_strategy=strategy_mod.AUTO, on_progress=None):
         self.session = session
+        self.on_progress = on_progress
         self.requested_strategy = strategy_mod.validate(requested_strategy)
         self.backend = backends.get(session.base_engine)
         self.on_step = on_step
@@ -216,7 +220,8 @@ class SyncRun(object):
         try:
             with self._timed(step), strategy_mod.using(
                     step.strategy or strategy_mod.CLASSIC), \
-                    resumable.finished_tables(finished):
+                    resumable.finished_tables(finished), \
+                    progress.reporting(self.on_progress):
                 oslo_migration.db_sync(
                     self.session.engine, repository.REPOSITORY_PATH,
                     version=end, init_version=repository.INIT_VERSION,
@@ -279,6 +284,11 @@ class SyncRun(object):
         elif step.start is None:
             outcome = ('the database is not under version control; run db '
                        'sync again once the cause is fixed')
+        elif self.backend.peer_urls() and database.is_lost_connection(
+                cause):
+            # NOTE: on a cluster the node may be gone; another tells.
+            outcome = readback.state_left(self.session.base_engine,
+                                          self.backend)
         else:
             outcome = ('the database is still at %d; once the cause is '
                        'fixed, db sync%s again finishes the step'

@@ -93,8 +93,14 @@ class Session(base.Session):
             self._dbapi, 'SELECT CONNECTION_ID()')[0][0]
         self._lease = None
         if galera.is_node(self._dbapi):
+            # NOTE: the members are noted while this node answers: if it
+            # is lost, the lease is released and the state read back
+            # through another.
+            self.backend.cluster_addresses = galera.cluster_addresses(
+                self._dbapi)
             # NOTE: GET_LOCK is node-local on a Galera cluster.
             self._lease = galera.Lease(self.base_engine)
+            self._lease.peers = self.backend.peer_urls()
             self._lease.ensure_table()
             self.wait_for_migration_lock(self._lease.try_take,
                                          poll=LEASE_POLL_SECONDS)
@@ -221,6 +227,12 @@ class Backend(base.Backend):
     def is_lock_wait_timeout(self, error):
         return _error_number(error) == _LOCK_WAIT_TIMEOUT
 
+    def transient(self, error):
+        return galera.transient(error)
+
+    def retry_reads(self, read):
+        return galera.retried(read)
+
     def is_cancelled(self, error):
         return _error_number(error) == _QUERY_INTERRUPTED
 
@@ -242,6 +254,19 @@ class Backend(base.Backend):
         # database with an open transaction are the candidates.
         return self._holders(
             connection, 'p.DB = DATABASE() AND t.trx_id IS NOT NULL', {})
+
+    # Members of the cluster, noted by a session opened on a Galera node.
+    cluster_addresses = ()
+
+    def peer_urls(self):
+        return galera.peer_urls(self.engine.url, self.cluster_addresses)
+
+    def fills_in_batches(self, bind):
+        with bind.connect() as connection:
+            return galera.is_node(connection.connection.dbapi_connection)
+
+    def fill(self, bind, table, column, value):
+        galera.BatchedFill(bind, table, column, value).run()
 
     def migration_lock_holders(self, connection):
         if galera.is_node(connection.connection.dbapi_connection):
