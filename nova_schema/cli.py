@@ -160,7 +160,7 @@ class _Progress(object):
         _say(message)
 
     def working(self, message):
-        self.end_line('...')
+        self.end_line('')
         _say(message)
 
     def discard(self, step):

@@ -13,7 +13,6 @@ from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 from sqlalchemy import event
 
-from nova_schema import backends
 from nova_schema.backends import base as backend_base
 from nova_schema import capture
 from nova_schema import check
@@ -75,7 +74,9 @@ class SyncRun(object):
         self.session = session
         self.on_progress = on_progress
         self.requested_strategy = strategy_mod.validate(requested_strategy)
-        self.backend = backends.get(session.base_engine)
+        # NOTE: the session's own: what it learnt opening (a cluster's
+        # members) is needed to report a failure.
+        self.backend = session.backend
         self.on_step = on_step
         self.on_discard = on_discard
         self.interrupt = interrupt

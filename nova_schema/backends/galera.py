@@ -431,9 +431,29 @@ class BatchedFill(object):
 
     def _update(self, low, high):
         def batch():
-            with self.bind.begin() as connection:
-                return connection.execute(sqlalchemy.text(self.update_sql), {
-                    'value': self.value, 'low': low, 'high': high}).rowcount
+            # NOTE: not ``bind.begin()``: a rollback failing on a lost
+            # connection would replace the error that lost it.
+            connection = self.bind.connect()
+            try:
+                transaction = connection.begin()
+                try:
+                    count = connection.execute(
+                        sqlalchemy.text(self.update_sql),
+                        {'value': self.value, 'low': low,
+                         'high': high}).rowcount
+                except Exception:  # noqa: the error to report is this one
+                    try:
+                        transaction.rollback()
+                    except Exception:  # noqa: see above
+                        pass
+                    raise
+                transaction.commit()
+                return count
+            finally:
+                try:
+                    connection.close()
+                except Exception:  # noqa: a dead connection
+                    pass
 
         def count_retry(error):
             self.retries += 1

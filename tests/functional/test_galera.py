@@ -108,6 +108,9 @@ class ClusterTestCase(testtools.TestCase):
         self.addCleanup(self._restore_global, engine, name, old)
 
     def _restore_global(self, engine, name, value):
+        # NOTE: the node may have been restarted since (its pooled
+        # connection is dead; its globals are its configuration's again).
+        engine.dispose()
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text(
                 'SET GLOBAL %s = :value' % name), {'value': value})
