@@ -370,12 +370,24 @@ class BatchedFill(object):
             'AND %(key)s <= :high AND %(column)s IS NULL' % locals())
 
     def run(self):
-        with self.bind.connect() as connection:
-            self._sql(connection)
-            limits = write_set_limits(connection)
-            top = connection.execute(sqlalchemy.text(self.top_sql)).scalar()
-            first, last = connection.execute(
-                sqlalchemy.text(self.bounds_sql)).one()
+        # NOTE: one connection, held from the first batch to the last: a
+        # connection given back between batches is reset (rolled back) by
+        # the pool, and a server lost just then would show up only as the
+        # next batch's "(0, '')", never as the lost connection it is.
+        connection = self.bind.connect()
+        try:
+            self._run(connection)
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: never mask the error that ended it
+                pass
+
+    def _run(self, connection):
+        self._sql(connection)
+        limits = write_set_limits(connection)
+        top = connection.execute(sqlalchemy.text(self.top_sql)).scalar()
+        first, _ = connection.execute(sqlalchemy.text(self.bounds_sql)).one()
         if first is None or first > top:
             return
         rows, size = batch_bounds(limits)
@@ -390,11 +402,11 @@ class BatchedFill(object):
                     "wsrep_max_ws_size=%d)" % (
                         self.table, self.column, self.value, rows, size,
                         limits.rows, limits.bytes))
-            high, count = self._batch_end(low, top, rows, size)
+            high, count = self._batch_end(connection, low, top, rows, size)
             if high is None:
                 break
             try:
-                self._update(low, high)
+                self._update(connection, low, high)
             except Exception as error:  # noqa: only a batch too big
                 if not _too_big(error) or count == 1:
                     raise
@@ -411,13 +423,12 @@ class BatchedFill(object):
                                          self.filled, self.batches, high,
                                          top, now - began))
 
-    def _batch_end(self, low, top, rows, size):
+    def _batch_end(self, connection, low, top, rows, size):
         """(highest key, rows) of the next batch: at most ``rows`` rows
         after ``low`` whose estimated write set stays under ``size`` bytes
         (one row at least); (None, 0) when none is left."""
-        with self.bind.connect() as connection:
-            found = connection.execute(sqlalchemy.text(self.sizes_sql), {
-                'low': low, 'top': top, 'rows': rows}).fetchall()
+        found = connection.execute(sqlalchemy.text(self.sizes_sql), {
+            'low': low, 'top': top, 'rows': rows}).fetchall()
         if not found:
             return None, 0
         high, total, count = found[0][0], 0, 0
@@ -429,31 +440,24 @@ class BatchedFill(object):
             high, count = key, count + 1
         return high, count
 
-    def _update(self, low, high):
+    def _update(self, connection, low, high):
         def batch():
-            # NOTE: not ``bind.begin()``: a rollback failing on a lost
-            # connection would replace the error that lost it.
-            connection = self.bind.connect()
+            # NOTE: not ``connection.begin()`` as a context: a rollback
+            # failing on a lost connection would replace the error that
+            # lost it.
+            transaction = connection.begin()
             try:
-                transaction = connection.begin()
+                count = connection.execute(
+                    sqlalchemy.text(self.update_sql),
+                    {'value': self.value, 'low': low, 'high': high}).rowcount
+            except Exception:  # noqa: the error to report is this one
                 try:
-                    count = connection.execute(
-                        sqlalchemy.text(self.update_sql),
-                        {'value': self.value, 'low': low,
-                         'high': high}).rowcount
-                except Exception:  # noqa: the error to report is this one
-                    try:
-                        transaction.rollback()
-                    except Exception:  # noqa: see above
-                        pass
-                    raise
-                transaction.commit()
-                return count
-            finally:
-                try:
-                    connection.close()
-                except Exception:  # noqa: a dead connection
+                    transaction.rollback()
+                except Exception:  # noqa: see above
                     pass
+                raise
+            transaction.commit()
+            return count
 
         def count_retry(error):
             self.retries += 1

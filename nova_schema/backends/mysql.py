@@ -172,6 +172,9 @@ class Backend(base.Backend):
         1227: database.PERMISSION,       # ER_SPECIFIC_ACCESS_DENIED_ERROR
         1051: database.NO_TABLE,         # ER_BAD_TABLE_ERROR (DROP TABLE)
         1146: database.NO_TABLE,         # ER_NO_SUCH_TABLE
+        # NOTE: PyMySQL's InterfaceError (0, ''): a statement on a
+        # connection it had already closed, the server having gone.
+        0: database.LOST_CONNECTION,
         1927: database.LOST_CONNECTION,  # ER_CONNECTION_KILLED
         2006: database.LOST_CONNECTION,  # CR_SERVER_GONE_ERROR
         2013: database.LOST_CONNECTION,  # CR_SERVER_LOST
