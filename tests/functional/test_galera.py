@@ -377,3 +377,41 @@ class GaleraTestCase(ClusterTestCase):
                                   'classic')
         self.assertEqual(0, process.popen.returncode, process.describe())
         self.assertFaithfulEverywhere(expected)
+
+    def test_rows_inserted_during_the_fill_keep_null(self):
+        """A row Nova inserts (without stats) while the fill is under way
+        keeps NULL, as it would inserted after Nova's one UPDATE; every row
+        there before the fill began holds '{}'."""
+        support.prepare_232(self.engines[0])
+        self.add_shadow_rows(self.engines[0], 60)
+        self._limit_rows(10)
+        shadow = support.reflect(self.engines[0], 'shadow_compute_nodes')
+        inserted = []
+
+        def insert_after_the_first_batch(conn, cursor, statement, *args):
+            if (statement.startswith('UPDATE shadow_compute_nodes SET stats')
+                    and not inserted):
+                inserted.append(statement)
+                with self.engines[2].begin() as other:
+                    other.execute(shadow.insert(), [support.node_row(
+                        100000, 5, deleted=100000, deleted_at=support.T2)])
+
+        sqlalchemy.event.listen(self.engines[1].__class__,
+                                'after_cursor_execute',
+                                insert_after_the_first_batch)
+        try:
+            api.db_sync(self.urls[1], 233, strategy='classic')
+        finally:
+            sqlalchemy.event.remove(self.engines[1].__class__,
+                                    'after_cursor_execute',
+                                    insert_after_the_first_batch)
+        self.assertEqual(1, len(inserted))
+        for number, engine in enumerate(self.engines, 1):
+            with engine.connect() as connection:
+                self.assertEqual(
+                    [(None, 1, 100000), ('{}', 62, 160)],
+                    [tuple(row) for row in connection.execute(
+                        sqlalchemy.text(
+                            'SELECT stats, COUNT(*), MAX(id) FROM '
+                            'shadow_compute_nodes GROUP BY stats ORDER BY '
+                            'stats'))], 'node %d' % number)
