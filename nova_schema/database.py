@@ -286,12 +286,6 @@ def _chain(error):
     return chain[::-1]
 
 
-def is_lost_connection(error):
-    """``error`` (or one under it) is a lost connection to the server."""
-    return any(_kind(candidate) == LOST_CONNECTION
-               for candidate in _chain(error))
-
-
 def explain(error):
     """A short phrase for a driver error a user can act on, or None.
 

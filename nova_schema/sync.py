@@ -285,9 +285,9 @@ class SyncRun(object):
         elif step.start is None:
             outcome = ('the database is not under version control; run db '
                        'sync again once the cause is fixed')
-        elif self.backend.peer_urls() and database.is_lost_connection(
-                cause):
-            # NOTE: on a cluster the node may be gone; another tells.
+        elif self.backend.peer_urls():
+            # NOTE: on a cluster the state is read back (from another
+            # member when this one is gone), not inferred.
             outcome = readback.state_left(self.session.base_engine,
                                           self.backend)
         else:

@@ -44,8 +44,6 @@ LOCK_NAME = 'migrate'
 # A lease not renewed for this long is free: the run holding it is gone.
 LEASE_SECONDS = 30
 RENEW_EVERY = LEASE_SECONDS / 6.0
-# ER_LOCK_DEADLOCK: what losing a certification race looks like.
-_CERTIFICATION_FAILURE = 1213
 # What a cluster throws at a statement that may well pass when repeated:
 # a certification failure or a transaction aborted by a replicated one
 # (1213), an error during commit (1180), a lock wait or a causal read that
