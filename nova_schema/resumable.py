@@ -68,13 +68,12 @@ def add_column(table, column):
     default = column.default.arg if column.default is not None else None
     bind = table.bind
     backend = backends.get(bind)
-    batched = default is not None and backend.fills_in_batches(bind)
     if column.name not in table.c:
         if default is not None and _instant(bind, table.name):
             for statement in backend.instant_add_column(
                     bind.dialect, table.name, column, default):
                 bind.execute(sqlalchemy.text(statement))
-        elif batched:
+        elif default is not None and backend.fills_in_batches(bind):
             column.create(table, populate_default=False)
             backend.fill(bind, table.name, column.name, default)
         else:
@@ -83,7 +82,7 @@ def add_column(table, column):
     if table.name in _finished.get():
         return
     existing = table.c[column.name]
-    if batched:
+    if default is not None and backend.fills_in_batches(bind):
         backend.fill(bind, table.name, column.name, default)
     elif default is not None:
         table.update().where(existing.is_(None)).values(
