@@ -153,6 +153,12 @@ class NodeFailureTestCase(test_galera.ClusterTestCase):
         table; member ``killed`` SIGKILLed once the shadow table's rebuild
         runs."""
         self._prepare()
+        # NOTE: rows of 8 KB, so that the rebuild lasts long enough to be
+        # seen (a fraction of a second).
+        with self.engines[0].begin() as connection:
+            connection.execute(sqlalchemy.text(
+                "UPDATE shadow_compute_nodes SET cpu_info = REPEAT('x', "
+                '8000) WHERE id > 100'))
         api.db_sync(self.urls[0], 233)
         for node in range(3):
             self._set_global(node, 'innodb_instant_alter_column_allowed',
