@@ -184,7 +184,9 @@ class SyncRun(object):
 
     def _choose_strategy(self, step):
         """Instant where asked for (or ``auto``) and possible; refused up
-        front where asked for and impossible."""
+        front where asked for and impossible. Classic refused up front
+        where the backend says its fill could not finish (a cluster's
+        write-set limits)."""
         step_plan = plan_mod.plan(step.start, step.end)
         tables = sorted({operation.table for operation in (
             step_plan.operations if step_plan else ())
@@ -192,19 +194,24 @@ class SyncRun(object):
         if not tables:
             return
         step.strategy = strategy_mod.CLASSIC
-        if self.requested_strategy == strategy_mod.CLASSIC:
-            return
         with self.session.connect() as connection:
-            reason = self.backend.instant_unavailable(connection, tables)
-        if reason is None:
-            step.strategy = strategy_mod.INSTANT
-        elif self.requested_strategy == strategy_mod.INSTANT:
-            raise exception.StrategyUnavailable(
-                '%s refused before any change: the instant strategy cannot '
-                'be used: %s; use --strategy classic or auto'
-                % (step.title, reason))
-        else:
-            step.strategy_reason = reason
+            if self.requested_strategy != strategy_mod.CLASSIC:
+                reason = self.backend.instant_unavailable(connection, tables)
+                if reason is None:
+                    step.strategy = strategy_mod.INSTANT
+                    return
+                if self.requested_strategy == strategy_mod.INSTANT:
+                    raise exception.StrategyUnavailable(
+                        '%s refused before any change: the instant strategy '
+                        'cannot be used: %s; use --strategy classic or auto'
+                        % (step.title, reason))
+                step.strategy_reason = reason
+            # NOTE: a cluster's write-set limits may leave the fill unable
+            # to finish (wsrep_max_ws_size below one row's write set).
+            refusal = self.backend.fill_refusal(connection, tables)
+        if refusal:
+            raise exception.PreflightRefused(
+                '%s refused before any change: %s' % (step.title, refusal))
 
     def _run(self, start, end):
         step = Step(start, end, repository.step_name(max(start, end)))

@@ -144,6 +144,11 @@ class Backend(object):
         ``fill``) rather than by the one UPDATE of Nova's."""
         return False
 
+    def fill_refusal(self, connection, tables):
+        """Why the classic strategy's fill of ``tables`` cannot finish
+        here (a phrase), or None."""
+        return None
+
     def fill(self, bind, table, column, value):
         """Write ``value`` into ``table.column`` wherever it is NULL, in
         committed batches (only where ``fills_in_batches``)."""

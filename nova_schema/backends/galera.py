@@ -305,6 +305,37 @@ def write_set_limits(connection):
     return WriteSetLimits(int(rows or 0), int(size or 0))
 
 
+# Below this wsrep_max_ws_size, the pre-flight check makes sure the
+# largest row fits in a batch (a scan); above it no row of Nova's can fail.
+SCAN_BELOW_BYTES = 512 * 1024 * 1024
+
+
+def fill_refusal(connection, tables):
+    """Why the classic fill of ``tables`` cannot finish within the
+    cluster's write-set limits (a phrase), or None: a batch holds one row
+    at least, so the largest row's estimated write set must fit."""
+    limits = write_set_limits(connection)
+    if not limits.bytes or limits.bytes >= SCAN_BELOW_BYTES:
+        return None
+    quote = connection.dialect.identifier_preparer.quote
+    inspector = sqlalchemy.inspect(connection)
+    for table in tables:
+        names = [column['name'] for column in inspector.get_columns(table)]
+        largest = connection.execute(sqlalchemy.text(
+            'SELECT MAX(%s) FROM %s' % (' + '.join(
+                'COALESCE(LENGTH(%s), 0)' % quote(name) for name in names),
+                quote(table)))).scalar() or 0
+        needed = 2 * (largest + ROW_OVERHEAD_BYTES +
+                      COLUMN_OVERHEAD_BYTES * len(names))
+        if needed > limits.bytes // 2:
+            return ('the cluster has wsrep_max_ws_size=%d and a row of %s '
+                    'needs a write set of about %d bytes, twice that with '
+                    'the margin the fill keeps; raise wsrep_max_ws_size for '
+                    'the migration, or use the instant strategy'
+                    % (limits.bytes, table, needed))
+    return None
+
+
 def batch_bounds(limits):
     """(rows, bytes) one batch may hold within ``limits``: the rows limit
     itself, and half the size limit (the estimate is an estimate)."""

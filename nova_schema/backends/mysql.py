@@ -268,6 +268,11 @@ class Backend(base.Backend):
         with bind.connect() as connection:
             return galera.is_node(connection.connection.dbapi_connection)
 
+    def fill_refusal(self, connection, tables):
+        if galera.is_node(connection.connection.dbapi_connection):
+            return galera.fill_refusal(connection, tables)
+        return None
+
     def fill(self, bind, table, column, value):
         galera.BatchedFill(bind, table, column, value).run()
 

@@ -418,3 +418,25 @@ class GaleraTestCase(ClusterTestCase):
                             'SELECT stats, COUNT(*), MAX(id) FROM '
                             'shadow_compute_nodes GROUP BY stats ORDER BY '
                             'stats'))], 'node %d' % number)
+
+    def test_a_row_over_wsrep_max_ws_size_refuses_classic_up_front(self):
+        """The seed's 100 KB cpu_info row cannot be filled within
+        wsrep_max_ws_size=100000 (its write set carries it twice): classic
+        is refused before any change; instant, which writes no row, runs."""
+        support.prepare_232(self.engines[0])
+        before = support.snapshot(self.engines[1])
+        for node in range(3):
+            self._set_global(node, 'wsrep_max_ws_size', 100000)
+        process = support.run_cli(self, self.urls[1], 'sync', '--strategy',
+                                  'classic')
+        self.assertEqual(2, process.popen.returncode, process.describe())
+        [line] = process.stderr.splitlines()
+        self.assertIn('232 -> 233 add_stats_in_compute_nodes refused before '
+                      'any change: the cluster has wsrep_max_ws_size=100000 '
+                      'and a row of compute_nodes needs a write set of '
+                      'about ', line)
+        self.assertEqual([], support.differences(
+            before, support.snapshot(self.engines[1])))
+        [step] = api.db_sync(self.urls[1], strategy='instant')
+        self.assertEqual('instant', step.strategy)
+        self.assertTrue(api.db_check(self.urls[2]).ok)
