@@ -23,6 +23,7 @@ from nova_schema import exception
 from nova_schema import handoff as handoff_mod
 from nova_schema import masking
 from nova_schema import preflight
+from nova_schema import readback
 from nova_schema import repository
 from nova_schema import revisions
 from nova_schema import strategy as strategy_mod
@@ -153,13 +154,17 @@ def _empty_row_message(target, state):
 
 
 def _read_state(engine):
-    connection = database.connect(engine)
+    def read():
+        connection = database.connect(engine)
+        try:
+            return database.read_version_state(connection)
+        finally:
+            connection.close()
+
     try:
-        return database.read_version_state(connection)
+        return backends.get(engine).retry_reads(read)
     except database.CONNECTION_ERRORS as error:
         raise database.unreachable(engine, error)
-    finally:
-        connection.close()
 
 
 def db_version(engine_or_url):
@@ -271,7 +276,7 @@ def _read_state_in(session):
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
             on_step=None, dry_run=False, lock_wait=DEFAULT_LOCK_WAIT,
             on_wait=None, on_discard=None, interrupt=None,
-            strategy=strategy_mod.AUTO, alembic=False):
+            strategy=strategy_mod.AUTO, alembic=False, on_progress=None):
     """Upgrade or downgrade the database to ``version`` (default: head).
 
     A database alembic manages (handed off, or started on alembic) is
@@ -283,7 +288,9 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     and what it discarded. ``on_step(start, end, name)`` is called before
     each step and ``on_step(step)`` after it, for progress;
     ``on_discard(step)`` before a step that discards data changes
-    anything; ``on_wait(message)`` while the run waits for a lock.
+    anything; ``on_wait(message)`` while the run waits for a lock;
+    ``on_progress(message)`` how far long work inside a step has got (the
+    classic fill in batches on a Galera cluster).
 
     No statement waits for a lock longer than ``lock_wait`` seconds: the
     run is then abandoned and tried again after a pause, until
@@ -307,11 +314,12 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     with _engine_for(engine_or_url, must_exist=dry_run,
                      migrating=True) as engine:
         return _sync(engine, target, lock_timeout, on_step, dry_run,
-                     lock_wait, on_wait, on_discard, interrupt, strategy)
+                     lock_wait, on_wait, on_discard, interrupt, strategy,
+                     on_progress)
 
 
 def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
-          on_wait, on_discard, interrupt, strategy):
+          on_wait, on_discard, interrupt, strategy, on_progress=None):
     runs = []
     warned = set()
 
@@ -330,7 +338,7 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         from nova_schema import sync
         with _quiet_deprecations():
             run = sync.SyncRun(session, on_step, dry_run, warn_once,
-                               interrupt, strategy)
+                               interrupt, strategy, on_progress)
             runs.append(run)
             steps = run.migrate(state.version, target)
         if dry_run:
@@ -349,7 +357,7 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         return 'during %s' % step.title if step else 'before any step'
 
     return _locked(engine, migrate, lock_timeout, lock_wait, on_wait,
-                   interrupt, doing, dry_run)
+                   interrupt, doing, dry_run, retry_transient=True)
 
 
 def _managed_by_alembic(engine_or_url):
@@ -465,10 +473,12 @@ def with_migration_lock(engine_or_url, work, lock_timeout=DEFAULT_LOCK_TIMEOUT,
 
 
 def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
-            doing, dry_run=False):
+            doing, dry_run=False, retry_transient=False):
     """``work(session)`` under the migration lock, retried while a lock is
-    busy; ``doing`` (text, or a callable giving it) says what was under
-    way for an interruption's message."""
+    busy (and, with ``retry_transient``, after a cluster error a repeat
+    may pass, for work whose failing steps report their own errors);
+    ``doing`` (text, or a callable giving it) says what was under way for
+    an interruption's message."""
     backend = backends.get(engine)
 
     def attempt(waiter):
@@ -483,11 +493,22 @@ def _locked(engine, work, lock_timeout, lock_wait, on_wait, interrupt,
             except database.CONNECTION_ERRORS + database.DBAPI_ERRORS as error:
                 # NOTE: a read before the first change (the state, the
                 # pre-flight check) may meet a busy lock too.
-                if backend.is_lock_wait_timeout(database.root_cause(error)):
+                cause = database.root_cause(error)
+                if backend.is_lock_wait_timeout(cause):
                     raise exception.LockBusy(
                         'a table lock', usual_holder='an open transaction',
                         tables=sorted(check.managed_table_names(
                             backend.name)))
+                # NOTE: outside a step (a step's errors are MigrationFailed
+                # by now) every statement is a read, or the version
+                # bookkeeping a re-run redoes: the try is made again.
+                transient = retry_transient and backend.transient(cause)
+                if transient:
+                    raise exception.LockBusy(
+                        'the cluster to settle (%s: %s)' % (
+                            transient, database.first_line(cause)),
+                        usual_holder='a replicated transaction or a '
+                        'change of members')
                 raise
 
     waiter = waiting.Waiter(lock_timeout, on_wait,
@@ -526,19 +547,7 @@ def _state_left(engine, backend, dry_run):
         return 'nothing was changed (dry run)'
     if backend.transactional_ddl:
         return 'nothing was changed (the run was rolled back)'
-    try:
-        with engine.connect() as connection:
-            version = database.read_version_state(connection).version
-            found = preflight.half_applied(connection, backend, version)
-    except Exception as error:  # noqa: the server may be gone
-        return ('its state could not be read back (%s); run db version'
-                % database.first_line(database.root_cause(error)))
-    if version is None:
-        return 'the database is not under version control'
-    if found:
-        return 'the database is at %d with %s' % (
-            version, preflight.half_applied_text(found))
-    return 'the database is at %d; a re-run finishes the job' % version
+    return readback.state_left(engine, backend)
 
 
 def db_history(engine_or_url):
@@ -584,13 +593,15 @@ def db_check(engine_or_url):
     """Compare the live schema with this repository's at its version."""
     with _engine_for(engine_or_url, must_exist=True) as engine:
         state = _read_state(engine)
+        retry_reads = backends.get(engine).retry_reads
         if handoff_mod.is_alembic_managed(state):
             # NOTE: the initial revision's schema is 233's.
-            report = check.check(engine, revisions.HANDOFF_VERSION)
+            report = retry_reads(
+                lambda: check.check(engine, revisions.HANDOFF_VERSION))
             report.revision = ', '.join(state.alembic_revisions)
             return report
         _check_ownership(engine, state, stamping_allowed=False)
-        report = check.check(engine)
+        report = retry_reads(lambda: check.check(engine))
         if not report.ok:
             report.half_applied = db_half_applied(engine, report.version)
         return report

@@ -177,6 +177,10 @@ class _Progress(object):
         self.end_line('waiting')
         _say(message)
 
+    def working(self, message):
+        self.end_line('')
+        _say(message)
+
     def discard(self, step):
         self.end_line()
         _say('warning: %s discards %s' % (
@@ -197,7 +201,8 @@ def _sync(args, url, guard):
             lock_wait=args.lock_wait, on_step=progress.step,
             dry_run=args.dry_run, on_wait=progress.note,
             on_discard=None if args.dry_run else progress.discard,
-            interrupt=guard, strategy=args.strategy, alembic=args.alembic)
+            interrupt=guard, strategy=args.strategy, alembic=args.alembic,
+            on_progress=progress.working)
     except exception.NovaSchemaError:
         progress.end_line()
         raise

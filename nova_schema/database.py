@@ -326,5 +326,6 @@ def explain(error):
             if name:
                 return 'table %s does not exist' % name.group(1)
             return 'a table does not exist: %s' % message
-        return 'lost connection to the database server (%s)' % message
+        return 'lost connection to the database server (%s)' % (
+            message or 'the connection was closed')
     return None

@@ -80,6 +80,11 @@ def add_column(table, column):
 
     sqlalchemy-migrate adds the column and then writes its Python default
     into every row; a run cut between the two leaves NULLs, filled here.
+    Where the backend fills in batches (a Galera node: one UPDATE of every
+    row would be one huge write set) the column is added without the
+    fill, and the backend's ``fill`` writes the default in committed
+    batches; a cut fill leaves NULLs in the rows it had not reached,
+    filled the same way here.
     With the instant strategy (``nova_schema.strategy``) the column is
     added with that default as a server default, which the existing rows
     take without being rewritten, and the server default is then dropped;
@@ -87,18 +92,24 @@ def add_column(table, column):
     """
     default = column.default.arg if column.default is not None else None
     bind = table.bind
+    backend = backends.get(bind)
     if column.name not in table.c:
         if default is not None and _instant(bind, table.name):
-            for statement in backends.get(bind).instant_add_column(
+            for statement in backend.instant_add_column(
                     bind.dialect, table.name, column, default):
                 bind.execute(sqlalchemy.text(statement))
+        elif default is not None and backend.fills_in_batches(bind):
+            column.create(table, populate_default=False)
+            backend.fill(bind, table.name, column.name, default)
         else:
             table.create_column(column)
         return
     if table.name in _finished.get():
         return
     existing = table.c[column.name]
-    if default is not None:
+    if default is not None and backend.fills_in_batches(bind):
+        backend.fill(bind, table.name, column.name, default)
+    elif default is not None:
         table.update().where(existing.is_(None)).values(
             {existing: default}).execute()
     if existing.server_default is not None:

@@ -13,7 +13,6 @@ from oslo_db.sqlalchemy import migration as oslo_migration
 import sqlalchemy
 from sqlalchemy import event
 
-from nova_schema import backends
 from nova_schema.backends import base as backend_base
 from nova_schema import capture
 from nova_schema import check
@@ -21,6 +20,8 @@ from nova_schema import database
 from nova_schema import exception
 from nova_schema import plan as plan_mod
 from nova_schema import preflight
+from nova_schema import progress
+from nova_schema import readback
 from nova_schema import repository
 from nova_schema import resumable
 from nova_schema import strategy as strategy_mod
@@ -63,15 +64,19 @@ class SyncRun(object):
 
     ``on_step(start, end, name)`` before a step and ``on_step(step)`` after
     it; ``on_discard(step)`` once a step's pre-flight check has passed and
-    before its first change, when it will discard data.
+    before its first change, when it will discard data; ``on_progress(
+    message)`` from long work inside a step (a fill in batches).
     """
 
     def __init__(self, session, on_step=None, dry_run=False,
                  on_discard=None, interrupt=None,
-                 requested_strategy=strategy_mod.AUTO):
+                 requested_strategy=strategy_mod.AUTO, on_progress=None):
         self.session = session
+        self.on_progress = on_progress
         self.requested_strategy = strategy_mod.validate(requested_strategy)
-        self.backend = backends.get(session.base_engine)
+        # NOTE: the session's own: what it learnt opening (a cluster's
+        # members) is needed to report a failure.
+        self.backend = session.backend
         self.on_step = on_step
         self.on_discard = on_discard
         self.interrupt = interrupt
@@ -178,7 +183,9 @@ class SyncRun(object):
 
     def _choose_strategy(self, step):
         """Instant where asked for (or ``auto``) and possible; refused up
-        front where asked for and impossible."""
+        front where asked for and impossible. Classic refused up front
+        where the backend says its fill could not finish (a cluster's
+        write-set limits)."""
         step_plan = plan_mod.plan(step.start, step.end)
         tables = sorted({operation.table for operation in (
             step_plan.operations if step_plan else ())
@@ -186,19 +193,24 @@ class SyncRun(object):
         if not tables:
             return
         step.strategy = strategy_mod.CLASSIC
-        if self.requested_strategy == strategy_mod.CLASSIC:
-            return
         with self.session.connect() as connection:
-            reason = self.backend.instant_unavailable(connection, tables)
-        if reason is None:
-            step.strategy = strategy_mod.INSTANT
-        elif self.requested_strategy == strategy_mod.INSTANT:
-            raise exception.StrategyUnavailable(
-                '%s refused before any change: the instant strategy cannot '
-                'be used: %s; use --strategy classic or auto'
-                % (step.title, reason))
-        else:
-            step.strategy_reason = reason
+            if self.requested_strategy != strategy_mod.CLASSIC:
+                reason = self.backend.instant_unavailable(connection, tables)
+                if reason is None:
+                    step.strategy = strategy_mod.INSTANT
+                    return
+                if self.requested_strategy == strategy_mod.INSTANT:
+                    raise exception.StrategyUnavailable(
+                        '%s refused before any change: the instant strategy '
+                        'cannot be used: %s; use --strategy classic or auto'
+                        % (step.title, reason))
+                step.strategy_reason = reason
+            # NOTE: a cluster's write-set limits may leave the fill unable
+            # to finish (wsrep_max_ws_size below one row's write set).
+            refusal = self.backend.fill_refusal(connection, tables)
+        if refusal:
+            raise exception.PreflightRefused(
+                '%s refused before any change: %s' % (step.title, refusal))
 
     def _run(self, start, end):
         step = Step(start, end, repository.step_name(max(start, end)))
@@ -215,7 +227,8 @@ class SyncRun(object):
         try:
             with self._timed(step), strategy_mod.using(
                     step.strategy or strategy_mod.CLASSIC, checked=True), \
-                    resumable.finished_tables(finished):
+                    resumable.finished_tables(finished), \
+                    progress.reporting(self.on_progress):
                 reached = self._apply(end)
         except NotImplementedError as error:
             raise exception.InvalidVersion(
@@ -290,6 +303,11 @@ class SyncRun(object):
         elif step.start is None:
             outcome = ('the database is not under version control; run db '
                        'sync again once the cause is fixed')
+        elif self.backend.peer_urls():
+            # NOTE: on a cluster the state is read back (from another
+            # member when this one is gone), not inferred.
+            outcome = readback.state_left(self.session.base_engine,
+                                          self.backend)
         else:
             outcome = ('the database is still at %d; once the cause is '
                        'fixed, db sync%s again finishes the step'

@@ -88,7 +88,8 @@ wsrep_cluster_name = nova_schema_test
 wsrep_cluster_address = gcomm://$peers
 wsrep_node_address = 127.0.0.1:${GCOMM_PORT[$n]}
 wsrep_node_name = node$n
-wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:${GCOMM_PORT[$n]};ist.recv_addr=127.0.0.1:${IST_PORT[$n]};gcache.size=32M"
+wsrep_node_incoming_address = 127.0.0.1:${SQL_PORT[$n]}
+wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:${GCOMM_PORT[$n]};ist.recv_addr=127.0.0.1:${IST_PORT[$n]};gcache.size=32M;evs.keepalive_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S"
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = 127.0.0.1:${SST_PORT[$n]}
 CNF

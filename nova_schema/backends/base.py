@@ -69,6 +69,15 @@ class Backend(object):
         """``error`` (a DBAPI error) ended a bounded wait for a lock."""
         return False
 
+    def transient(self, error):
+        """What a cluster error that a repeat may pass is (a phrase), for
+        ``error`` (a DBAPI error), or None."""
+        return None
+
+    def retry_reads(self, read):
+        """``read()``, repeated after a ``transient`` error (reads only)."""
+        return read()
+
     def is_cancelled(self, error):
         """``error`` is what a statement cancelled by ``Session.cancel``
         raises."""
@@ -167,6 +176,28 @@ class Backend(object):
         (``keyless_tables``: the tables it creates without a primary
         key)."""
         return None
+
+    # -- filling a new column (the classic strategy) ------------------------
+
+    def fills_in_batches(self, bind):
+        """Whether a new column's default is written in batches here (see
+        ``fill``) rather than by the one UPDATE of Nova's."""
+        return False
+
+    def fill_refusal(self, connection, tables):
+        """Why the classic strategy's fill of ``tables`` cannot finish
+        here (a phrase), or None."""
+        return None
+
+    def fill(self, bind, table, column, value):
+        """Write ``value`` into ``table.column`` wherever it is NULL, in
+        committed batches (only where ``fills_in_batches``)."""
+        raise NotImplementedError
+
+    def peer_urls(self):
+        """Other servers holding the same database (a cluster's members),
+        to read its state back from when this one is lost."""
+        return []
 
     def estimated_rows(self, connection, table):
         """The server's own estimate of ``table``'s rows, without a scan,

@@ -92,8 +92,14 @@ class Session(base.Session):
             self._dbapi, 'SELECT CONNECTION_ID()')[0][0]
         self._lease = None
         if galera.is_node(self._dbapi):
+            # NOTE: the members are noted while this node answers: if it
+            # is lost, the lease is released and the state read back
+            # through another.
+            self.backend.cluster_addresses = galera.cluster_addresses(
+                self._dbapi)
             # NOTE: GET_LOCK is node-local on a Galera cluster.
             self._lease = galera.Lease(self.base_engine)
+            self._lease.peers = self.backend.peer_urls()
             self._lease.ensure_table()
             self.wait_for_migration_lock(self._lease.try_take,
                                          poll=LEASE_POLL_SECONDS)
@@ -165,6 +171,9 @@ class Backend(base.Backend):
         1227: database.PERMISSION,       # ER_SPECIFIC_ACCESS_DENIED_ERROR
         1051: database.NO_TABLE,         # ER_BAD_TABLE_ERROR (DROP TABLE)
         1146: database.NO_TABLE,         # ER_NO_SUCH_TABLE
+        # NOTE: PyMySQL's InterfaceError (0, ''): a statement on a
+        # connection it had already closed, the server having gone.
+        0: database.LOST_CONNECTION,
         1927: database.LOST_CONNECTION,  # ER_CONNECTION_KILLED
         2006: database.LOST_CONNECTION,  # CR_SERVER_GONE_ERROR
         2013: database.LOST_CONNECTION,  # CR_SERVER_LOST
@@ -227,6 +236,12 @@ class Backend(base.Backend):
     def is_lock_wait_timeout(self, error):
         return _error_number(error) == _LOCK_WAIT_TIMEOUT
 
+    def transient(self, error):
+        return galera.transient(error)
+
+    def retry_reads(self, read):
+        return galera.retried(read)
+
     def is_cancelled(self, error):
         return _error_number(error) == _QUERY_INTERRUPTED
 
@@ -248,6 +263,24 @@ class Backend(base.Backend):
         # database with an open transaction are the candidates.
         return self._holders(
             connection, 'p.DB = DATABASE() AND t.trx_id IS NOT NULL', {})
+
+    # Members of the cluster, noted by a session opened on a Galera node.
+    cluster_addresses = ()
+
+    def peer_urls(self):
+        return galera.peer_urls(self.engine.url, self.cluster_addresses)
+
+    def fills_in_batches(self, bind):
+        with bind.connect() as connection:
+            return galera.is_node(connection.connection.dbapi_connection)
+
+    def fill_refusal(self, connection, tables):
+        if galera.is_node(connection.connection.dbapi_connection):
+            return galera.fill_refusal(connection, tables)
+        return None
+
+    def fill(self, bind, table, column, value):
+        galera.BatchedFill(bind, table, column, value).run()
 
     def migration_lock_holders(self, connection):
         if galera.is_node(connection.connection.dbapi_connection):
