@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from nova_schema import exception
 from nova_schema import masking
 from nova_schema import repository
+from nova_schema import stack
 
 VersionState = collections.namedtuple(
     'VersionState', 'version tables other_repositories empty_row',
@@ -91,6 +92,10 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
         if path and not os.path.exists(path):
             raise exception.DatabaseUnreachable(
                 'no SQLite database at %s; db sync creates one' % path)
+    if migrating:
+        # NOTE: before the engine: an import failure in it would read as
+        # an unknown driver.
+        stack.require_legacy()
     try:
         engine = _create_engine(url, migrating)
     except (sa_exc.NoSuchModuleError, ImportError) as error:

@@ -78,3 +78,8 @@ class StrategyUnavailable(NovaSchemaError):
 
 class PreflightRefused(NovaSchemaError):
     """The live schema is not one a step can start from; nothing changed."""
+
+
+class LegacyStackMissing(NovaSchemaError):
+    """The work needs sqlalchemy-migrate's stack (nova_schema[legacy]), and
+    this Python has only the modern one."""

@@ -1,4 +1,5 @@
 """Where the migration repository is and what versions it holds."""
+import ast
 import functools
 import os
 import re
@@ -61,12 +62,20 @@ def step_name(version):
     return _scripts()[version]
 
 
+def _script_docstring(version):
+    """The version script's docstring, read from its source: loading the
+    script would need sqlalchemy-migrate, which the modern stack lacks."""
+    filename = '%03d_%s.py' % (version, step_name(version))
+    with open(os.path.join(REPOSITORY_PATH, 'versions', filename),
+              encoding='utf-8') as script:
+        return ast.get_docstring(ast.parse(script.read()), clean=False)
+
+
 def describe_versions():
     """[{version, name, description}] from baseline to head."""
     entries = []
     for version in range(baseline_version(), head_version() + 1):
-        module = get_repository().version(version).script().module
-        lines = (module.__doc__ or '').strip().splitlines()
+        lines = (_script_docstring(version) or '').strip().splitlines()
         entries.append({'version': version, 'name': step_name(version),
                         'description': lines[0] if lines else ''})
     return entries
