@@ -86,13 +86,14 @@ sys.exit(sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" \
 # In CI a skipped test means a database backend did not run, and that must
 # not pass.
 check_no_skips() {
-    local stack=$1 skipped
-    ci_enabled || return 0
-    skipped=$({ stestr last --subunit || true; } \
-        | subunit2csv --no-passthrough | python -c 'import csv, sys
+    local stack=$1 skipped=
+    if ci_enabled; then
+        skipped=$({ stestr last --subunit || true; } \
+            | subunit2csv --no-passthrough | python -c 'import csv, sys
 for row in csv.DictReader(sys.stdin):
     if row["status"] == "skip":
         print("  " + row["test"])')
+    fi
     if [ -n "$skipped" ]; then
         echo "$skipped" >&2
         say "FAILED: CI=${CI} and the tests above were skipped on" \
@@ -108,7 +109,7 @@ run_stack() (
     local name=$1 venv=$2 version=$3 constraints=$4 install=$5 stack=$6
     shift 6
     local started=$SECONDS rc=0
-    say "== $name: $stack stack, Python $version, ${venv:-$VIRTUAL_ENV}"
+    say "== $name: $stack stack, Python $version, ${venv:-${VIRTUAL_ENV:-the active virtualenv}}"
     if [ -n "$venv" ]; then
         make_venv "$venv" "$version" || exit $?
         export VIRTUAL_ENV=$PWD/$venv PATH=$PWD/$venv/bin:$PATH
