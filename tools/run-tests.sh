@@ -102,29 +102,69 @@ for row in csv.DictReader(sys.stdin):
     fi
 }
 
-# run_stack NAME VENV PYTHON_VERSION CONSTRAINTS INSTALL TEST_STACK ARGS...
-# In a subshell: its venv's python, stestr and subunit2csv come first.
-# Exits 3 if there is no Python for it.
-run_stack() (
-    local name=$1 venv=$2 version=$3 constraints=$4 install=$5 stack=$6
-    shift 6
-    local started=$SECONDS rc=0
-    say "== $name: $stack stack, Python $version, ${venv:-${VIRTUAL_ENV:-the active virtualenv}}"
-    if [ -n "$venv" ]; then
-        make_venv "$venv" "$version" || exit $?
-        export VIRTUAL_ENV=$PWD/$venv PATH=$PWD/$venv/bin:$PATH
+# stack_settings NAME: sets VENV VERSION CONSTRAINTS INSTALL TEST_STACK and
+# DEFAULT_TESTS (what stestr runs without arguments) for one stack.
+stack_settings() {
+    case $1 in
+        py311)
+            VENV=$MAIN_VENV VERSION=any CONSTRAINTS=upper-constraints.txt
+            INSTALL='.[legacy]' TEST_STACK=legacy DEFAULT_TESTS= ;;
+        py312 | py313)
+            VENV=.venv-$1 VERSION=3.${1#py3} CONSTRAINTS=upper-constraints.txt
+            INSTALL='.[legacy]' TEST_STACK=legacy
+            DEFAULT_TESTS=$LEGACY_SUBSET ;;
+        modern)
+            VENV=.venv-modern VERSION=3.13
+            CONSTRAINTS=upper-constraints-modern.txt INSTALL=.
+            TEST_STACK=modern DEFAULT_TESTS=$MODERN_TESTS ;;
+        *)
+            say "unknown stack $1 in RUN_TESTS_STACKS (py311, py312," \
+                "py313, modern)"
+            return 2 ;;
+    esac
+}
+
+# activate NAME: its virtualenv's python, stestr and subunit2csv come first.
+activate() {
+    stack_settings "$1"
+    if [ -n "$VENV" ]; then
+        export VIRTUAL_ENV=$PWD/$VENV PATH=$PWD/$VENV/bin:$PATH
     fi
+}
+
+# install_stack NAME: the virtualenv made and the stack installed in it;
+# exits 3 if there is no Python for it. In a subshell, so that the stacks
+# install side by side (mostly waiting on the package index).
+install_stack() (
+    local started=$SECONDS
+    stack_settings "$1"
+    if [ -n "$VENV" ]; then
+        make_venv "$VENV" "$VERSION" || exit $?
+    fi
+    activate "$1"
     # NOTE: set -e does not hold in a function called with ||: every step
     # says itself how it failed.
-    python -m pip install -c "$constraints" -r requirements.txt \
-        -r test-requirements.txt "$install" || exit 1
-    if [ "$name" = modern ]; then
+    python -m pip install -c "$CONSTRAINTS" -r requirements.txt \
+        -r test-requirements.txt "$INSTALL" || exit 1
+    if [ "$TEST_STACK" = modern ]; then
         # NOTE: the modern stack is what a plain install gives.
         python tools/check_plain_install.py || exit 1
     fi
-    NOVA_SCHEMA_TEST_STACK=$stack stestr run "$@" || rc=$?
-    check_no_skips "$name" || rc=1
-    say "== $name: exit $rc after $((SECONDS - started)) s"
+    say "== $1: $TEST_STACK stack installed in $((SECONDS - started)) s"
+)
+
+# test_stack NAME ARGS...: stestr run ARGS (or the stack's default tests).
+test_stack() (
+    local started=$SECONDS rc=0
+    activate "$1"
+    shift
+    say "== $TEST_STACK stack, $(python -V 2>&1), ${VIRTUAL_ENV:-$PWD}"
+    if [ $# -eq 0 ] && [ -n "$DEFAULT_TESTS" ]; then
+        set -- "$DEFAULT_TESTS"
+    fi
+    NOVA_SCHEMA_TEST_STACK=$TEST_STACK stestr run "$@" || rc=$?
+    check_no_skips "$TEST_STACK stack, $(python -V 2>&1)" || rc=1
+    say "== tests ran in $((SECONDS - started)) s, exit $rc"
     exit "$rc"
 )
 
@@ -136,35 +176,39 @@ if python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' \
 else
     MAIN_VENV=.venv
 fi
+for stack in $STACKS; do
+    stack_settings "$stack" || exit 2
+done
 
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS"' EXIT
+declare -A installer
+for stack in $STACKS; do
+    install_stack "$stack" >"$LOGS/$stack" 2>&1 &
+    installer[$stack]=$!
+done
 tools/test-setup.sh
 
-ARGS=("$@")
 failed=()
+ready=()
 for stack in $STACKS; do
     status=0
-    case $stack in
-        py311)
-            run_stack py311 "$MAIN_VENV" any upper-constraints.txt \
-                '.[legacy]' legacy "${ARGS[@]}" || status=$? ;;
-        py312 | py313)
-            run_stack "$stack" ".venv-$stack" "3.${stack#py3}" \
-                upper-constraints.txt '.[legacy]' legacy \
-                "${ARGS[@]:-$LEGACY_SUBSET}" || status=$? ;;
-        modern)
-            run_stack modern .venv-modern 3.13 upper-constraints-modern.txt \
-                . modern "${ARGS[@]:-$MODERN_TESTS}" || status=$? ;;
-        *)
-            say "unknown stack $stack in RUN_TESTS_STACKS (py311, py312," \
-                "py313, modern)"
-            exit 2 ;;
-    esac
-    if [ "$status" = 3 ] && ! ci_enabled; then
+    wait "${installer[$stack]}" || status=$?
+    if [ "$status" = 0 ]; then
+        grep -E '^(run-tests\.sh: ==|pip install )' "$LOGS/$stack" >&2
+        ready+=("$stack")
+    elif [ "$status" = 3 ] && ! ci_enabled; then
         # NOTE: as a missing database server does outside CI.
         say "WARNING: $stack did not run: no Python for it"
-    elif [ "$status" != 0 ]; then
+    else
+        cat "$LOGS/$stack" >&2
+        say "$stack: installing failed (exit $status)"
         failed+=("$stack")
     fi
+done
+
+for stack in "${ready[@]}"; do
+    test_stack "$stack" "$@" || failed+=("$stack")
 done
 if [ ${#failed[@]} -gt 0 ]; then
     say "FAILED: ${failed[*]}"
