@@ -20,6 +20,7 @@ from nova_schema import masking
 from nova_schema import preflight
 from nova_schema import repository
 from nova_schema import revisions
+from nova_schema import stack
 from nova_schema import strategy as strategy_mod
 
 PROG = 'nova-schema-manage'
@@ -455,6 +456,9 @@ def _last_resort_message(error):
         if isinstance(context, exception.NovaSchemaError):
             return str(context)
         context = context.__context__
+    missing = stack.legacy_error(error)
+    if missing:
+        return missing
     explained = database.explain(error)
     if explained:
         return explained

@@ -42,15 +42,7 @@ def _from_oslo_config(config_file):
     from oslo_config import cfg
 
     conf = cfg.ConfigOpts()
-    # NOTE: oslo.db's [database] connection option, as oslo.db 12 declares
-    # it (secret, with its deprecated names), declared here so that a
-    # database alembic manages needs no oslo.db at all.
-    conf.register_opt(cfg.StrOpt(
-        'connection', secret=True, deprecated_opts=[
-            cfg.DeprecatedOpt('sql_connection', group='DEFAULT'),
-            cfg.DeprecatedOpt('sql_connection', group='DATABASE'),
-            cfg.DeprecatedOpt('connection', group='sql')]),
-        group='database')
+    conf.register_opt(_connection_option(cfg), group='database')
     files = [] if config_file is None else [config_file]
     try:
         conf(args=[], project='nova_schema', default_config_files=files,
@@ -64,6 +56,23 @@ def _from_oslo_config(config_file):
     if location and location.location == cfg.Locations.environment:
         return connection, ENVIRONMENT
     return connection, CONFIG_FILE if config_file is not None else DEFAULT
+
+
+def _connection_option(cfg):
+    """``[database] connection`` with the older names oslo.db accepts for it
+    (Nova configs of the sqlalchemy-migrate era may still use them).
+
+    NOTE: declared here rather than taken from oslo.db, which the modern
+    stack (SQLAlchemy 2, alembic) does not install; the file's other
+    ``[database]`` options are not this tool's and are not read.
+    """
+    return cfg.StrOpt(
+        'connection', secret=True,
+        help='SQLAlchemy URL of the database',
+        deprecated_opts=[cfg.DeprecatedOpt('sql_connection', group='DEFAULT'),
+                         cfg.DeprecatedOpt('sql_connection',
+                                           group='DATABASE'),
+                         cfg.DeprecatedOpt('connection', group='sql')])
 
 
 def resolve_connection(option_value, config_file):

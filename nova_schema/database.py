@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from nova_schema import exception
 from nova_schema import masking
 from nova_schema import repository
+from nova_schema import stack
 
 VersionState = collections.namedtuple(
     'VersionState',
@@ -96,6 +97,10 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
         if path and not os.path.exists(path):
             raise exception.DatabaseUnreachable(
                 'no SQLite database at %s; db sync creates one' % path)
+    if migrating:
+        # NOTE: before the engine: an import failure in it would read as
+        # an unknown driver.
+        stack.require_legacy()
     try:
         engine = _create_engine(url, migrating)
     except (sa_exc.NoSuchModuleError, ImportError) as error:
@@ -114,13 +119,8 @@ def get_engine(engine_or_url, must_exist=False, migrating=False):
 def _create_engine(url, migrating):
     if not migrating:
         return sqlalchemy.create_engine(url)
-    try:
-        from oslo_db.sqlalchemy import engines
-    except ImportError as error:
-        raise exception.NovaSchemaError(
-            'sqlalchemy-migrate\'s stack is not installed (%s): only a '
-            'database alembic manages can be used here; "db sync --alembic" '
-            'starts an empty one on alembic' % error)
+    # NOTE: stack.require_legacy() has vouched for oslo.db by now.
+    from oslo_db.sqlalchemy import engines
     _count_oslo_db_errors()
     # NOTE: max_retries=0 makes oslo.db skip its test connection, which
     # would otherwise retry an unreachable server for 100 seconds.

@@ -92,3 +92,8 @@ class AlembicManaged(NovaSchemaError):
 
 class HandoffRefused(NovaSchemaError):
     """The database cannot be handed off (or given back) as it is."""
+
+
+class LegacyStackMissing(NovaSchemaError):
+    """The work needs sqlalchemy-migrate's stack (nova_schema[legacy]), and
+    this Python has only the modern one."""

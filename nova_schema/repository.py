@@ -62,24 +62,23 @@ def step_name(version):
     return _scripts()[version]
 
 
+def _script_docstring(version):
+    """The version script's docstring, read from its source: loading the
+    script would need sqlalchemy-migrate, which the modern stack lacks."""
+    filename = '%03d_%s.py' % (version, step_name(version))
+    with open(os.path.join(REPOSITORY_PATH, 'versions', filename),
+              encoding='utf-8') as script:
+        return ast.get_docstring(ast.parse(script.read()), clean=False)
+
+
 def describe_versions():
     """[{version, name, description}] from baseline to head."""
     entries = []
     for version in range(baseline_version(), head_version() + 1):
-        lines = (_docstring(version) or '').strip().splitlines()
+        lines = (_script_docstring(version) or '').strip().splitlines()
         entries.append({'version': version, 'name': step_name(version),
                         'description': lines[0] if lines else ''})
     return entries
-
-
-def _docstring(version):
-    """The script's docstring, read without running the script: that
-    would import sqlalchemy-migrate, which an alembic database's
-    ``db history`` must not need."""
-    path = os.path.join(REPOSITORY_PATH, 'versions', '%03d_%s.py' % (
-        version, step_name(version)))
-    with open(path) as script:
-        return ast.get_docstring(ast.parse(script.read()))
 
 
 def version_table_definition(meta):
