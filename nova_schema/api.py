@@ -26,6 +26,7 @@ from nova_schema import preflight
 from nova_schema import readback
 from nova_schema import repository
 from nova_schema import revisions
+from nova_schema import stack
 from nova_schema import strategy as strategy_mod
 from nova_schema import waiting
 
@@ -308,9 +309,13 @@ def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
     """
     target = parse_version(version)
     strategy_mod.validate(strategy)
-    if alembic or _managed_by_alembic(engine_or_url):
+    # NOTE: with the legacy stack, whether alembic manages the database is
+    # decided under the lock (a handoff may finish while this one waits),
+    # and costs no read before it.
+    if alembic or (stack.legacy_missing() and
+                   _managed_by_alembic(engine_or_url)):
         return _alembic_sync(engine_or_url, version, dry_run, lock_timeout,
-                             lock_wait, on_wait, interrupt, alembic)
+                             lock_wait, on_wait, interrupt)
     with _engine_for(engine_or_url, must_exist=dry_run,
                      migrating=True) as engine:
         return _sync(engine, target, lock_timeout, on_step, dry_run,
@@ -334,6 +339,9 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         # db sync may be half-way through a step (MySQL commits each DDL
         # statement), which is no reason to refuse the database.
         state = _read_state_in(session)
+        if handoff_mod.is_alembic_managed(state):
+            _refuse_on_alembic(engine, state, target, dry_run)
+            return _alembic_upgrade(session, engine, interrupt)
         _check_ownership(engine, state, stamping_allowed=True)
         from nova_schema import sync
         with _quiet_deprecations():
@@ -370,38 +378,48 @@ def _managed_by_alembic(engine_or_url):
     return db_status(engine_or_url)['managed_by'] == revisions.MANAGER
 
 
+def _refuse_on_alembic(engine, state, version, dry_run):
+    """What db sync cannot do on alembic's side: go to a sqlalchemy-migrate
+    version, or show its steps without running them."""
+    if version is not None:
+        raise exception.InvalidVersion(
+            '%s; db sync takes no sqlalchemy-migrate version (%s) there'
+            % (handoff_mod.managed_message(engine, state), version)
+            if handoff_mod.is_alembic_managed(state) else
+            'db sync --alembic takes no version: it '
+            "upgrades to alembic's head (%s)" % revisions.head())
+    if dry_run:
+        raise exception.InvalidVersion(
+            '--dry-run shows sqlalchemy-migrate steps; alembic '
+            'revisions have no dry run here')
+
+
+def _alembic_upgrade(session, engine, interrupt):
+    """``alembic upgrade head`` in the locked ``session``."""
+    state = handoff_mod.read_state(session)
+    if not handoff_mod.is_alembic_managed(state):
+        revisions.refuse_unless_alembic_may_run(engine, state)
+    with session.engine.connect() as connection:
+        applied = revisions.upgrade(connection)
+    session.commit()
+    if interrupt is not None:
+        interrupt.completed('db sync had finished; the database is '
+                            'at %s' % revisions.head())
+    return applied
+
+
 def _alembic_sync(engine_or_url, version, dry_run, lock_timeout, lock_wait,
-                  on_wait, interrupt, starting):
-    """db sync on alembic's side: ``alembic upgrade head`` under the
-    migration lock, without sqlalchemy-migrate or oslo.db."""
+                  on_wait, interrupt):
+    """db sync on alembic's side, without sqlalchemy-migrate or oslo.db:
+    ``db sync --alembic``, or any db sync of an alembic database where the
+    legacy stack is not installed."""
     with _engine_for(engine_or_url, must_exist=dry_run) as engine:
-        state = _read_state(engine)
-        managed = handoff_mod.is_alembic_managed(state)
-        if version is not None:
-            raise exception.InvalidVersion(
-                '%s; db sync takes no sqlalchemy-migrate version (%s) there'
-                % (handoff_mod.managed_message(engine, state), version)
-                if managed else 'db sync --alembic takes no version: it '
-                "upgrades to alembic's head (%s)" % revisions.head())
-        if dry_run:
-            raise exception.InvalidVersion(
-                '--dry-run shows sqlalchemy-migrate steps; alembic '
-                'revisions have no dry run here')
-
-        def upgrade(session):
-            state = handoff_mod.read_state(session)
-            if not handoff_mod.is_alembic_managed(state):
-                revisions.refuse_unless_alembic_may_run(engine, state)
-            with session.engine.connect() as connection:
-                applied = revisions.upgrade(connection)
-            session.commit()
-            if interrupt is not None:
-                interrupt.completed('db sync had finished; the database is '
-                                    'at %s' % revisions.head())
-            return applied
-
-        return _locked(engine, upgrade, lock_timeout, lock_wait, on_wait,
-                       interrupt, 'during alembic upgrade')
+        _refuse_on_alembic(engine, _read_state(engine), version, dry_run)
+        return _locked(
+            engine, lambda session: _alembic_upgrade(
+                session, engine, interrupt),
+            lock_timeout, lock_wait, on_wait, interrupt,
+            'during alembic upgrade')
 
 
 def db_handoff(engine_or_url, undo=False, lock_timeout=DEFAULT_LOCK_TIMEOUT,
