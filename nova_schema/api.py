@@ -208,7 +208,7 @@ def db_version_control(engine_or_url, version=None,
 def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
                      interrupt):
     def stamp(session):
-        state = _read_state_in(session)
+        state = handoff_mod.read_state(session)
         if handoff_mod.is_alembic_managed(state):
             raise exception.AlembicManaged(
                 handoff_mod.managed_message(engine, state))
@@ -267,11 +267,6 @@ def _check_stampable(session, state, number):
                 'differences, first: %s); refusing to stamp it'
                 % (database.describe(engine), number,
                    len(report.differences), report.differences[0]))
-
-
-def _read_state_in(session):
-    with session.connect() as connection:
-        return database.read_version_state(connection)
 
 
 def db_sync(engine_or_url, version=None, lock_timeout=DEFAULT_LOCK_TIMEOUT,
@@ -338,10 +333,10 @@ def _sync(engine, target, lock_timeout, on_step, dry_run, lock_wait,
         # NOTE: the state is read only under the lock: before it, another
         # db sync may be half-way through a step (MySQL commits each DDL
         # statement), which is no reason to refuse the database.
-        state = _read_state_in(session)
+        state = handoff_mod.read_state(session)
         if handoff_mod.is_alembic_managed(state):
             _refuse_on_alembic(engine, state, target, dry_run)
-            return _alembic_upgrade(session, engine, interrupt)
+            return _alembic_upgrade(session, engine, state, interrupt)
         _check_ownership(engine, state, stamping_allowed=True)
         from nova_schema import sync
         with _quiet_deprecations():
@@ -394,9 +389,9 @@ def _refuse_on_alembic(engine, state, version, dry_run):
             'revisions have no dry run here')
 
 
-def _alembic_upgrade(session, engine, interrupt):
-    """``alembic upgrade head`` in the locked ``session``."""
-    state = handoff_mod.read_state(session)
+def _alembic_upgrade(session, engine, state, interrupt):
+    """``alembic upgrade head`` in the locked ``session``, whose version
+    state (read under the lock) is ``state``."""
     if not handoff_mod.is_alembic_managed(state):
         revisions.refuse_unless_alembic_may_run(engine, state)
     with session.engine.connect() as connection:
@@ -417,7 +412,7 @@ def _alembic_sync(engine_or_url, version, dry_run, lock_timeout, lock_wait,
         _refuse_on_alembic(engine, _read_state(engine), version, dry_run)
         return _locked(
             engine, lambda session: _alembic_upgrade(
-                session, engine, interrupt),
+                session, engine, handoff_mod.read_state(session), interrupt),
             lock_timeout, lock_wait, on_wait, interrupt,
             'during alembic upgrade')
 
