@@ -95,9 +95,7 @@ def _check_ownership(engine, state, stamping_allowed):
     """
     target = database.describe(engine)
     if state.alembic_revisions:
-        if handoff_mod.is_alembic_managed(state):
-            raise exception.AlembicManaged(
-                handoff_mod.managed_message(engine, state))
+        handoff_mod.refuse_if_managed(engine, state)
         if state.version is not None:
             raise exception.ForeignDatabase(
                 'database %s is at alembic revision %s, which is not one of '
@@ -209,9 +207,7 @@ def _version_control(engine, number, lock_timeout, lock_wait, on_wait,
                      interrupt):
     def stamp(session):
         state = handoff_mod.read_state(session)
-        if handoff_mod.is_alembic_managed(state):
-            raise exception.AlembicManaged(
-                handoff_mod.managed_message(engine, state))
+        handoff_mod.refuse_if_managed(engine, state)
         if state.version is not None:
             raise exception.InvalidVersion(
                 'database %s is already under version control at %d'

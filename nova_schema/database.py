@@ -310,6 +310,13 @@ def explain(error):
     the database server (...)"; None for anything else.
     """
     for candidate in _chain(error):
+        if (isinstance(candidate, UnicodeError) and
+                masking.holds_password(getattr(candidate, 'object', None))):
+            # NOTE: PyMySQL sends the password as latin-1. The error names
+            # the character and its position: neither may be shown.
+            return ('the database driver cannot send the password: it '
+                    'encodes it as %s, which lacks some of its characters'
+                    % candidate.encoding)
         kind = _kind(candidate)
         if kind is None:
             continue

@@ -38,6 +38,13 @@ def is_alembic_managed(state):
     return revisions.are_ours(state.alembic_revisions)
 
 
+def refuse_if_managed(engine, state):
+    """AlembicManaged when alembic manages the database ``state`` was read
+    from: sqlalchemy-migrate must no longer read or change it."""
+    if is_alembic_managed(state):
+        raise exception.AlembicManaged(managed_message(engine, state))
+
+
 def managed_message(engine, state):
     """Why a sqlalchemy-migrate command refuses an alembic database."""
     return ('database %s is managed by alembic (revision %s, %s): '

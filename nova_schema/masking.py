@@ -97,6 +97,12 @@ _SANITIZED_WORDS = ('pass', 'pswd', 'secret', 'token', 'key', 'configdrive',
                     'fsid', 'cookie', 'kek', 'hashsuffix')
 
 
+def holds_password(text):
+    """True when ``text`` holds a password registered to be hidden."""
+    return isinstance(text, str) and any(
+        secret in text for secret in _secrets)
+
+
 def mask(text):
     """``text`` with every password in it replaced by ``***``."""
     text = _URL_CREDENTIALS.sub(r'\g<head>:%s@' % MASK, str(text))

@@ -157,6 +157,11 @@ def run_environment(context):
         raise CommandError(str(error))
     except (database.CONNECTION_ERRORS + database.DBAPI_ERRORS) as error:
         raise CommandError(database.first_line(database.root_cause(error)))
+    except Exception as error:  # noqa: one line where a user can act on it
+        explained = database.explain(error)
+        if explained is None:
+            raise
+        raise CommandError(explained)
 
 
 def _run_locked(context, url):

@@ -146,8 +146,10 @@ def _refuse_alembic(engine, session=None):
     else:
         with engine.connect() as connection:
             state = database.read_version_state(connection)
-    if handoff.is_alembic_managed(state):
-        raise Refused(handoff.managed_message(engine, state))
+    try:
+        handoff.refuse_if_managed(engine, state)
+    except exception.AlembicManaged as refusal:
+        raise Refused(str(refusal))
 
 
 def _check_not_alembic(argv):

@@ -131,12 +131,18 @@ class Backend(base.Backend):
         """The span of the table's rowids (two index lookups), an upper
         bound of its rows: SQLite keeps no row statistics unless ANALYZE
         ran, and counting is a scan of the whole file's table (1.8 s of a
-        600,000-row shadow_compute_nodes downgrade)."""
+        600,000-row shadow_compute_nodes downgrade).
+
+        NOTE: MIN and MAX each in a subquery of its own: SQLite looks up a
+        lone MIN() or MAX() in the rowid's b-tree, but scans the whole
+        table for an expression holding both (0.16 s at 200,000 rows).
+        """
         quote = connection.dialect.identifier_preparer.quote
         try:
             span = connection.execute(sqlalchemy.text(
-                'SELECT MAX(rowid) - MIN(rowid) + 1 FROM %s'
-                % quote(table))).scalar()
+                'SELECT (SELECT MAX(rowid) FROM {0}) - '
+                '(SELECT MIN(rowid) FROM {0}) + 1'.format(
+                    quote(table)))).scalar()
         except sqlalchemy.exc.DBAPIError:
             # NOTE: a WITHOUT ROWID table, or a column named rowid.
             return None

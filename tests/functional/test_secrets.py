@@ -9,10 +9,12 @@ a URL with a password and quotes the URL back. Neither the password nor any
 of its encodings may appear on stdout or stderr, in text or JSON output, in
 ``--debug`` output, in library log lines or in tracebacks.
 """
+import json
 import logging
 import os
 import random
 import string
+import sys
 from urllib import parse
 
 import fixtures
@@ -30,6 +32,34 @@ from tests.unit.test_masking import password_forms
 # A raw '@' in the password makes the URL ambiguous; it is refused.
 AMBIGUOUS = {password for password in NASTY_PASSWORDS if '@' in password}
 MALFORMED = 'malformed database URL'
+
+# Plain alembic (the shipped environment), once per URL in one child
+# process, as its command line runs it (CommandLine.main, but with the
+# Config's stdout, which defaults to the stdout alembic was imported with,
+# captured too): ``alembic -c <ini> -x url=URL current``.
+ALEMBIC_RUNS = '''
+import contextlib, io, json, os, sys
+from alembic.config import CommandLine, Config
+results = []
+for url in json.loads(os.environ['ALEMBIC_URLS']):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        command_line = CommandLine(prog='alembic')
+        options = command_line.parser.parse_args(
+            ['-c', sys.argv[1], '-x', 'url=' + url, 'current'])
+        try:
+            command_line.run_cmd(Config(
+                file_=options.config, ini_section=options.name,
+                cmd_opts=options, stdout=out), options)
+            status = 0
+        except SystemExit as exit:
+            status = exit.code
+    results.append([status, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+'''
+ALEMBIC_INI = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), 'nova_schema',
+    'migrations', 'alembic.ini')
 
 COMMANDS = (['db', 'sync'], ['db', 'version', '--verbose'],
             ['db', 'version', '--format', 'json'], ['db', 'check'],
@@ -87,11 +117,60 @@ class SecretChecks(object):
                     elif self.connects(password):
                         self.assertConnected(result, argv)
 
+    def test_handoff_and_undo(self):
+        for password in NASTY_PASSWORDS:
+            self.use_password(password)
+            for encoded in (True, False):
+                url = self.url_for(password, encoded)
+                for argv in (['db', 'handoff'], ['db', 'handoff', '--undo'],
+                             ['--debug', 'db', 'handoff']):
+                    result = self.cli(url, *argv)
+                    self.assertHidden(password, result)
+                    if not encoded and password in AMBIGUOUS:
+                        self.assertRefusedAsMalformed(result)
+                    elif self.connects(password):
+                        self.assertHandedOff(result, argv)
+                if result.status == 0 and self.hands_off(password):
+                    # NOTE: given back, for the next handoff.
+                    self.assertEqual(0, self.cli(self.url, 'db', 'handoff',
+                                                 '--undo').status)
+
+    def run_plain_alembic(self, urls):
+        """``alembic -c <shipped ini> -x url=URL current`` per URL."""
+        result = cli_helpers.run_process(
+            [sys.executable, '-c', ALEMBIC_RUNS, ALEMBIC_INI],
+            env=dict(cli_helpers.child_environment(),
+                     ALEMBIC_URLS=json.dumps(urls)))
+        self.assertEqual(0, result.status, result)
+        return [cli_helpers.Result(*run) for run in json.loads(result.out)]
+
+    def test_plain_alembic(self):
+        self.assertEqual(0, self.cli(self.url, 'db', 'handoff').status)
+        for password in NASTY_PASSWORDS:
+            self.use_password(password)
+            urls = [self.url_for(password, encoded)
+                    for encoded in (True, False)] + [
+                self.url_for(password, port=1),
+                self.url_for(password, user='openstack_citest')]
+            results = self.run_plain_alembic(urls)
+            for url, result in zip(urls, results):
+                self.addDetail('alembic current (%d)' % len(
+                    self.getDetails()), testtools.content.text_content(
+                    repr(result)))
+                self.assertHidden(password, result)
+                self.assertNotIn('Traceback', result.out + result.err)
+            if self.hands_off(password):
+                self.assertAlembicCurrent(results[0])
+            for result in results[2:3]:
+                self.assertNotEqual(0, result.status, result)
+                self.assertIn('FAILED: ', result.out + result.err)
+
     def test_unreachable_and_wrong_password(self):
         for password in NASTY_PASSWORDS:
             for url in (self.url_for(password, port=1),
                         self.url_for(password, user='openstack_citest')):
-                for argv in (['db', 'version'], ['--debug', 'db', 'check']):
+                for argv in (['db', 'version'], ['--debug', 'db', 'check'],
+                             ['db', 'handoff']):
                     result = self.cli(url, *argv)
                     self.assertHidden(password, result)
 
@@ -119,6 +198,18 @@ class ServerSecretChecks(SecretChecks):
 
     def assertConnected(self, result, argv):
         self.assertEqual(0, result.status, result)
+
+    def hands_off(self, password):
+        return self.connects(password)
+
+    def assertHandedOff(self, result, argv):
+        self.assertEqual(0, result.status, result)
+        self.assertIn('given back to sqlalchemy-migrate' if '--undo' in argv
+                      else 'handed off to alembic', result.out)
+
+    def assertAlembicCurrent(self, result):
+        self.assertEqual((0, '233_initial (head)\n'),
+                         (result.status, result.out), result)
 
     def test_library_log_lines_and_tracebacks(self):
         # A library that logs the URL it was given and fails with it in its
@@ -174,6 +265,15 @@ class TestSecretsSQLite(SecretChecks, command_base.CommandChecks,
         self.assertEqual(2, result.status, result)
         self.assertIn('Invalid SQLite URL: sqlite://nova:***@//', result.err)
 
+    assertHandedOff = assertConnected
+
+    def hands_off(self, password):
+        return False
+
+    def assertAlembicCurrent(self, result):
+        self.assertNotEqual(0, result.status, result)
+        self.assertIn('FAILED: ', result.out + result.err)
+
 
 class TestSecretsMySQL(ServerSecretChecks, command_base.CommandChecks,
                        base.DatabaseTestMixin,
@@ -201,6 +301,26 @@ class TestSecretsMySQL(ServerSecretChecks, command_base.CommandChecks,
         # NOTE: PyMySQL sends a password encoded in latin-1, which never
         # matches what the server hashed for a non-ASCII one.
         return password.isascii()
+
+    def test_a_password_the_driver_cannot_send(self):
+        """PyMySQL sends the password as latin-1: one line, which names
+        neither the character it cannot send nor its position."""
+        password = 'pässwörd€'
+        url = self.url_for(password)
+        result = self.cli(url, 'db', 'version')
+        self.assertEqual(2, result.status, result)
+        self.assertEqual(
+            'nova-schema-manage: error: the database driver cannot send the '
+            'password: it encodes it as latin-1, which lacks some of its '
+            'characters\n', base.without_notes(result.err))
+        [alembic] = self.run_plain_alembic([url])
+        self.assertEqual(
+            'FAILED: the database driver cannot send the password: it '
+            'encodes it as latin-1, which lacks some of its characters\n',
+            alembic.out)
+        for output in (result.err, alembic.out + alembic.err):
+            self.assertNotIn('20ac', output)
+            self.assertNotIn('position', output)
 
     def use_password(self, password):
         with self.engine.begin() as conn:

@@ -5,6 +5,7 @@ instant strategy's whole step; past EXACT_UP_TO rows by the server's
 statistics the estimate is reported, and said to be one.
 """
 import sqlalchemy
+from sqlalchemy import event
 import testtools
 
 from nova_schema import backends
@@ -59,7 +60,9 @@ class TestSQLiteEstimate(testtools.TestCase):
     """SQLite has no row statistics: the span of rowids stands in, so a
     big table is not scanned; a small one is still counted exactly."""
 
-    def discards(self, rows):
+    def discards(self, rows, plans=None):
+        """What the downgrade's rest discards, with ``rows`` shadow rows;
+        the query plan of each statement sent for it goes into ``plans``."""
         engine = sqlalchemy.create_engine('sqlite://')
         self.addCleanup(engine.dispose)
         with engine.begin() as connection:
@@ -75,13 +78,37 @@ class TestSQLiteEstimate(testtools.TestCase):
                 [{'id': number + 1, 'stats': None if number % 2 else '{}'}
                  for number in range(rows)])
             position = preflight.Position(plan.plan(233, 232), 1)
-            return preflight.discards(connection, backends.get(engine),
-                                      position)
+            sent = []
+
+            def record(conn, cursor, statement, *args):
+                sent.append(statement)
+
+            event.listen(connection, 'before_cursor_execute', record)
+            found = preflight.discards(connection, backends.get(engine),
+                                       position)
+            event.remove(connection, 'before_cursor_execute', record)
+            for statement in sent:
+                if plans is not None:
+                    plans.append((statement, [row[-1] for row in (
+                        connection.exec_driver_sql(
+                            'EXPLAIN QUERY PLAN ' + statement))]))
+            return found
 
     def test_big_table_estimated(self):
         rows = preflight.EXACT_UP_TO + 2
         self.assertEqual([('shadow_compute_nodes', 'stats', rows, True)],
                          [tuple(item) for item in self.discards(rows)])
+
+    def test_big_table_estimated_without_a_scan(self):
+        # NOTE: SQLite scans the whole table for MAX(rowid) - MIN(rowid),
+        # and searches its b-tree for each alone.
+        plans = []
+        self.discards(preflight.EXACT_UP_TO + 2, plans)
+        self.assertNotEqual([], plans)
+        for statement, steps in plans:
+            self.assertEqual([], [step for step in steps
+                                  if step.startswith('SCAN shadow_')],
+                             statement)
 
     def test_small_table_counted(self):
         self.assertEqual([('shadow_compute_nodes', 'stats', 5, False)],
