@@ -419,6 +419,85 @@ class GaleraTestCase(ClusterTestCase):
                             'shadow_compute_nodes GROUP BY stats ORDER BY '
                             'stats'))], 'node %d' % number)
 
+    def _hold_a_row_during_the_fill(self, row_id, seconds):
+        """Once the fill has committed its first batch, Nova (a transaction
+        on the node db sync uses) locks shadow row ``row_id``, which a
+        later batch must update, for ``seconds`` (None: until the test
+        commits it). Returns that transaction's connection and a list that
+        records the first batch."""
+        nova = self.engines[1].connect()
+        self.addCleanup(nova.close)
+        began = []
+
+        def lock_after_the_first_batch(conn, cursor, statement, *args):
+            if (statement.startswith('UPDATE shadow_compute_nodes SET stats')
+                    and not began and conn.engine is not self.engines[1]):
+                began.append(nova.begin())
+                nova.execute(sqlalchemy.text(
+                    'SELECT id FROM shadow_compute_nodes WHERE id = :id FOR '
+                    'UPDATE'), {'id': row_id})
+                if seconds is not None:
+                    timer = threading.Timer(seconds, began[0].commit)
+                    timer.start()
+                    self.addCleanup(timer.join)
+
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'after_cursor_execute',
+                                lock_after_the_first_batch)
+        self.addCleanup(sqlalchemy.event.remove, sqlalchemy.engine.Engine,
+                        'after_cursor_execute', lock_after_the_first_batch)
+        return began
+
+    def test_the_fill_waits_out_a_nova_row_lock_in_bounded_tries(self):
+        """A Nova transaction holds a row the fill has yet to reach for
+        2.5 s: no batch waits longer than --lock-wait (1 s) for it, db
+        sync says what it waits for, tries again until the row is free,
+        and ends as a standalone server does."""
+        expected = self.reference_233(shadow_rows=60)
+        support.prepare_232(self.engines[0])
+        self.add_shadow_rows(self.engines[0], 60)
+        self._limit_rows(10)
+        began = self._hold_a_row_during_the_fill(150, 2.5)
+        waits = []
+        started = time.monotonic()
+        api.db_sync(self.urls[1], 233, strategy='classic', lock_wait=1,
+                    lock_timeout=30, on_wait=waits.append)
+        self.assertEqual(1, len(began))
+        self.assertGreater(time.monotonic() - started, 2.5)
+        self.assertNotEqual([], waits)
+        self.assertIn('waiting for a lock on table shadow_compute_nodes, '
+                      'held by thread ', waits[0])
+        self.assertFaithfulEverywhere(expected)
+
+    def test_a_nova_row_lock_past_lock_timeout_leaves_a_finishable_fill(self):
+        """The row stays locked past --lock-timeout: db sync gives up in
+        one error that says the fill is half-done; the batches before the
+        row stay committed, and once Nova commits a re-run finishes."""
+        expected = self.reference_233(shadow_rows=60)
+        support.prepare_232(self.engines[0])
+        self.add_shadow_rows(self.engines[0], 60)
+        self._limit_rows(10)
+        began = self._hold_a_row_during_the_fill(150, None)
+        started = time.monotonic()
+        error = self.assertRaises(exception.LockTimeout, api.db_sync,
+                                  self.urls[1], 233, strategy='classic',
+                                  lock_wait=1, lock_timeout=3)
+        # NOTE: --lock-timeout, plus one --lock-wait the last try may take,
+        # plus the state read back: never the server's 50 s row lock wait.
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertIn('waiting for a lock on table shadow_compute_nodes, '
+                      'held by thread ', str(error))
+        self.assertIn('232 -> 233 half-applied (4 of 4 operations done): '
+                      'run db sync to finish', str(error))
+        with self.engines[2].connect() as connection:
+            filled = connection.execute(sqlalchemy.text(
+                "SELECT COUNT(*) FROM shadow_compute_nodes WHERE stats = "
+                "'{}'")).scalar()
+        self.assertGreaterEqual(filled, 10)
+        began[0].commit()
+        api.db_sync(self.urls[2], 233, strategy='classic')
+        self.assertFaithfulEverywhere(expected)
+
     def test_a_row_over_wsrep_max_ws_size_refuses_classic_up_front(self):
         """The seed's 100 KB cpu_info row cannot be filled within
         wsrep_max_ws_size=100000 (its write set carries it twice): classic
