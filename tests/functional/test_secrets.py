@@ -313,12 +313,17 @@ class TestSecretsMySQL(ServerSecretChecks, command_base.CommandChecks,
             'nova-schema-manage: error: the database driver cannot send the '
             'password: it encodes it as latin-1, which lacks some of its '
             'characters\n', base.without_notes(result.err))
+        debug = self.cli(url, '--debug', 'db', 'version')
+        self.assertEqual(2, debug.status, debug)
+        self.assertIn('Traceback', debug.err)
+        self.assertIn('UnicodeEncodeError: the latin-1 codec cannot encode '
+                      'the password (details hidden)', debug.err)
         [alembic] = self.run_plain_alembic([url])
         self.assertEqual(
             'FAILED: the database driver cannot send the password: it '
             'encodes it as latin-1, which lacks some of its characters\n',
             alembic.out)
-        for output in (result.err, alembic.out + alembic.err):
+        for output in (result.err, debug.err, alembic.out + alembic.err):
             self.assertNotIn('20ac', output)
             self.assertNotIn('position', output)
 
