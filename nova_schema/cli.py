@@ -426,7 +426,7 @@ def main(argv=None):
         return 128 + interrupt.signal.SIGINT
     except Exception as error:  # noqa: reported as one line below
         if args.debug:
-            sys.stderr.write(masking.mask_traceback(
+            sys.stderr.write(database.masked_traceback(
                 error, traceback.format_exc()))
         _fail(_last_resort_message(error))
     return EXIT_ERROR

@@ -303,20 +303,41 @@ def _chain(error):
     return chain[::-1]
 
 
+def _password_codec_error(error):
+    """The codec error under ``error`` on a password to hide, or None.
+
+    NOTE: PyMySQL sends the password as latin-1; its error names the
+    character it cannot encode and its position: neither may be shown.
+    """
+    for candidate in _chain(error):
+        if (isinstance(candidate, UnicodeError) and
+                masking.holds_password(getattr(candidate, 'object', None))):
+            return candidate
+    return None
+
+
+def masked_traceback(error, text):
+    """``text``, the formatted traceback of ``error``, masked, with the
+    message of a codec error on the password replaced."""
+    codec = _password_codec_error(error)
+    if codec is not None:
+        text = text.replace(str(codec), 'the %s codec cannot encode the '
+                            'password (details hidden)' % codec.encoding)
+    return masking.mask(text)
+
+
 def explain(error):
     """A short phrase for a driver error a user can act on, or None.
 
     "permission denied: ...", "table X does not exist", "lost connection to
     the database server (...)"; None for anything else.
     """
+    codec = _password_codec_error(error)
+    if codec is not None:
+        return ('the database driver cannot send the password: it encodes '
+                'it as %s, which lacks some of its characters'
+                % codec.encoding)
     for candidate in _chain(error):
-        if (isinstance(candidate, UnicodeError) and
-                masking.holds_password(getattr(candidate, 'object', None))):
-            # NOTE: PyMySQL sends the password as latin-1. The error names
-            # the character and its position: neither may be shown.
-            return ('the database driver cannot send the password: it '
-                    'encodes it as %s, which lacks some of its characters'
-                    % candidate.encoding)
         kind = _kind(candidate)
         if kind is None:
             continue

@@ -103,22 +103,6 @@ def holds_password(text):
         secret in text for secret in _secrets)
 
 
-def mask_traceback(error, text):
-    """``text``, the formatted traceback of ``error``, masked; the message
-    of a codec error on a password (PyMySQL's latin-1) is replaced too:
-    it names one of its characters and where it stands."""
-    seen = set()
-    while isinstance(error, BaseException) and id(error) not in seen:
-        seen.add(id(error))
-        if (isinstance(error, UnicodeError) and
-                holds_password(getattr(error, 'object', None))):
-            text = text.replace(str(error), 'the %s codec cannot encode '
-                                'the password (details hidden)'
-                                % error.encoding)
-        error = error.__cause__ or error.__context__
-    return mask(text)
-
-
 def mask(text):
     """``text`` with every password in it replaced by ``***``."""
     text = _URL_CREDENTIALS.sub(r'\g<head>:%s@' % MASK, str(text))

@@ -104,36 +104,38 @@ class SecretChecks(object):
         self.assertEqual(2, result.status, result)
         self.assertIn(MALFORMED, result.err)
 
-    def test_password_as_typed_and_encoded(self):
+    def run_with_every_password(self, commands, assertWorked, after=None):
+        """Each of ``commands`` with each password, as typed and encoded:
+        never shown; refused where the URL is ambiguous, else
+        ``assertWorked(result, argv)`` where the password connects;
+        ``after(password, result)`` once the commands ran with a URL."""
         for password in NASTY_PASSWORDS:
             self.use_password(password)
             for encoded in (True, False):
                 url = self.url_for(password, encoded)
-                for argv in COMMANDS:
+                for argv in commands:
                     result = self.cli(url, *argv)
                     self.assertHidden(password, result)
                     if not encoded and password in AMBIGUOUS:
                         self.assertRefusedAsMalformed(result)
                     elif self.connects(password):
-                        self.assertConnected(result, argv)
+                        assertWorked(result, argv)
+                if after is not None:
+                    after(password, result)
+
+    def test_password_as_typed_and_encoded(self):
+        self.run_with_every_password(COMMANDS, self.assertConnected)
 
     def test_handoff_and_undo(self):
-        for password in NASTY_PASSWORDS:
-            self.use_password(password)
-            for encoded in (True, False):
-                url = self.url_for(password, encoded)
-                for argv in (['db', 'handoff'], ['db', 'handoff', '--undo'],
-                             ['--debug', 'db', 'handoff']):
-                    result = self.cli(url, *argv)
-                    self.assertHidden(password, result)
-                    if not encoded and password in AMBIGUOUS:
-                        self.assertRefusedAsMalformed(result)
-                    elif self.connects(password):
-                        self.assertHandedOff(result, argv)
-                if result.status == 0 and self.hands_off(password):
-                    # NOTE: given back, for the next handoff.
-                    self.assertEqual(0, self.cli(self.url, 'db', 'handoff',
-                                                 '--undo').status)
+        def give_back(password, last):
+            if last.status == 0 and self.hands_off(password):
+                # NOTE: given back, for the next handoff.
+                self.assertEqual(0, self.cli(self.url, 'db', 'handoff',
+                                             '--undo').status)
+
+        self.run_with_every_password(
+            (['db', 'handoff'], ['db', 'handoff', '--undo'],
+             ['--debug', 'db', 'handoff']), self.assertHandedOff, give_back)
 
     def run_plain_alembic(self, urls):
         """``alembic -c <shipped ini> -x url=URL current`` per URL."""
