@@ -141,10 +141,23 @@ class ClusterTestCase(testtools.TestCase):
         api.db_sync(reference, 233, strategy='classic')
         return support.snapshot(reference)
 
+    def snapshot(self, engine):
+        """``support.snapshot`` of a node once it has applied what the
+        cluster committed: a node returns from DDL it runs before the
+        others have applied it (TOI), and a snapshot taken meanwhile on
+        another node would list a table that is gone when it is read."""
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(
+                'SET SESSION wsrep_sync_wait = 1'))
+            connection.execute(sqlalchemy.text('SELECT 1')).scalar()
+            connection.execute(sqlalchemy.text(
+                'SET SESSION wsrep_sync_wait = DEFAULT'))
+        return support.snapshot(engine)
+
     def assertFaithfulEverywhere(self, expected):
         for number, engine in enumerate(self.engines, 1):
             self.assertEqual([], support.differences(
-                expected, _without_lease(support.snapshot(engine))),
+                expected, _without_lease(self.snapshot(engine))),
                 'node %d' % number)
 
 
@@ -163,10 +176,7 @@ class GaleraTestCase(ClusterTestCase):
         api.db_sync(self.urls[1], 233)
         api.db_sync(self.urls[2], 232)
         api.db_sync(self.urls[0], 233, strategy='classic')
-        for number, engine in enumerate(self.engines, 1):
-            self.assertEqual([], support.differences(
-                expected, _without_lease(support.snapshot(engine))),
-                'node %d' % number)
+        self.assertFaithfulEverywhere(expected)
 
     def test_reads_on_another_node_are_causal(self):
         """Right after a sync on one node, another reports its result."""
@@ -262,19 +272,19 @@ class GaleraTestCase(ClusterTestCase):
 
     def test_rsu_is_refused_before_any_change(self):
         support.prepare_232(self.engines[0])
-        before = support.snapshot(self.engines[2])
+        before = self.snapshot(self.engines[2])
         self._set_global(2, 'wsrep_OSU_method', 'RSU')
         process = support.run_cli(self, self.urls[2], 'sync')
         self.assertEqual(2, process.popen.returncode, process.describe())
         self.assertIn('232 -> 233 refused before any change: the node runs '
                       'DDL with wsrep_OSU_method=RSU', process.stderr)
         self.assertEqual([], support.differences(
-            before, support.snapshot(self.engines[2])))
+            before, self.snapshot(self.engines[2])))
 
     def test_required_primary_key_refuses_the_downgrade_up_front(self):
         support.prepare_232(self.engines[0])
         api.db_sync(self.urls[0], 233)
-        before = support.snapshot(self.engines[1])
+        before = self.snapshot(self.engines[1])
         self._set_global(1, 'wsrep_mode', 'REQUIRED_PRIMARY_KEY')
         process = support.run_cli(self, self.urls[1], 'sync', '232')
         self.assertEqual(2, process.popen.returncode, process.describe())
@@ -283,7 +293,7 @@ class GaleraTestCase(ClusterTestCase):
                       'wsrep_mode=REQUIRED_PRIMARY_KEY and the step creates '
                       'compute_node_stats without a primary key', line)
         self.assertEqual([], support.differences(
-            before, support.snapshot(self.engines[1])))
+            before, self.snapshot(self.engines[1])))
 
     def test_instant_alter_never_refuses_instant_and_auto_falls_back(self):
         """innodb_instant_alter_column_allowed=never (a global setting,
@@ -508,7 +518,7 @@ class GaleraTestCase(ClusterTestCase):
         wsrep_max_ws_size=100000 (its write set carries it twice): classic
         is refused before any change; instant, which writes no row, runs."""
         support.prepare_232(self.engines[0])
-        before = support.snapshot(self.engines[1])
+        before = self.snapshot(self.engines[1])
         for node in range(3):
             self._set_global(node, 'wsrep_max_ws_size', 100000)
         process = support.run_cli(self, self.urls[1], 'sync', '--strategy',
@@ -520,7 +530,7 @@ class GaleraTestCase(ClusterTestCase):
                       'and a row of compute_nodes needs a write set of '
                       'about ', line)
         self.assertEqual([], support.differences(
-            before, support.snapshot(self.engines[1])))
+            before, self.snapshot(self.engines[1])))
         [step] = api.db_sync(self.urls[1], strategy='instant')
         self.assertEqual('instant', step.strategy)
         self.assertTrue(api.db_check(self.urls[2]).ok)
