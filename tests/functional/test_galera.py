@@ -42,6 +42,14 @@ def _without_lease(snapshot):
     return snapshot
 
 
+def _read_causally(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute('SET SESSION wsrep_sync_wait = 1')
+    finally:
+        cursor.close()
+
+
 class ClusterTestCase(testtools.TestCase):
     """A database of its own on the cluster; no tests of its own."""
 
@@ -75,6 +83,7 @@ class ClusterTestCase(testtools.TestCase):
         self.addCleanup(self._admin, servers[0],
                         'DROP DATABASE IF EXISTS %s' % self.name)
         self.engines = [self._engine(url) for url in self.urls]
+        self.readers = [self._engine(url, causal=True) for url in self.urls]
 
     def _admin(self, server, statement):
         engine = sqlalchemy.create_engine(server)
@@ -84,10 +93,22 @@ class ClusterTestCase(testtools.TestCase):
         finally:
             engine.dispose()
 
-    def _engine(self, url):
+    def _engine(self, url, causal=False):
+        """An engine disposed of at the end; with ``causal``, each of its
+        sessions reads only once its node has applied what the cluster
+        committed (wsrep_sync_wait = 1): a node returns from a commit or
+        from DDL before the others have applied it, so a check read on
+        another node meanwhile would see the state before it."""
         engine = sqlalchemy.create_engine(url)
+        if causal:
+            sqlalchemy.event.listen(engine, 'connect', _read_causally)
         self.addCleanup(engine.dispose)
         return engine
+
+    def dispose_all(self):
+        """Drop every pooled connection (after a node was restarted)."""
+        for engine in self.engines + self.readers:
+            engine.dispose()
 
     def standalone(self):
         """A database on the standalone server, dropped at the end."""
@@ -141,24 +162,19 @@ class ClusterTestCase(testtools.TestCase):
         api.db_sync(reference, 233, strategy='classic')
         return support.snapshot(reference)
 
-    def snapshot(self, engine):
-        """``support.snapshot`` of a node once it has applied what the
-        cluster committed: a node returns from DDL it runs before the
-        others have applied it (TOI), and a snapshot taken meanwhile on
-        another node would list a table that is gone when it is read."""
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text(
-                'SET SESSION wsrep_sync_wait = 1'))
-            connection.execute(sqlalchemy.text('SELECT 1')).scalar()
-            connection.execute(sqlalchemy.text(
-                'SET SESSION wsrep_sync_wait = DEFAULT'))
-        return support.snapshot(engine)
+    def snapshot(self, node):
+        """``support.snapshot`` of node ``node`` (0-2), read causally."""
+        return support.snapshot(self.readers[node])
+
+    def versions(self, node):
+        """``support.versions`` of node ``node`` (0-2), read causally."""
+        return support.versions(self.readers[node])
 
     def assertFaithfulEverywhere(self, expected):
-        for number, engine in enumerate(self.engines, 1):
+        for node in range(3):
             self.assertEqual([], support.differences(
-                expected, _without_lease(self.snapshot(engine))),
-                'node %d' % number)
+                expected, _without_lease(self.snapshot(node))),
+                'node %d' % (node + 1))
 
 
 class GaleraTestCase(ClusterTestCase):
@@ -193,12 +209,7 @@ class GaleraTestCase(ClusterTestCase):
         node 1 migrates: db version and db check on node 3 wait until it
         has applied the step, instead of reporting the state it left."""
         support.prepare_232(self.engines[0])
-        pause = self.engines[2].connect()
-        self.addCleanup(pause.close)
-        pause.execute(sqlalchemy.text('FLUSH TABLES WITH READ LOCK'))
-        resume = threading.Timer(
-            1.0, lambda: pause.execute(sqlalchemy.text('UNLOCK TABLES')))
-        self.addCleanup(resume.cancel)
+        resume = self._pause_applier(2)
         api.db_sync(self.urls[0], 233)
         resume.start()
         began = time.monotonic()
@@ -208,6 +219,37 @@ class GaleraTestCase(ClusterTestCase):
         self.assertEqual(233, version)
         self.assertGreater(waited, 0.5)
         self.assertTrue(api.db_check(self.urls[2]).ok)
+
+    def test_the_tests_own_reads_wait_for_a_node_that_lags(self):
+        """The checks of these tests read through ``readers``: a row
+        committed on node 1 is seen on node 3 even while node 3's applier
+        is paused, once it has caught up (a plain read would not see it)."""
+        support.prepare_232(self.engines[0])
+        resume = self._pause_applier(2)
+        with self.engines[0].begin() as connection:
+            connection.execute(sqlalchemy.text(
+                'UPDATE services SET disabled_reason = :reason WHERE id = '
+                '1'), {'reason': 'seen causally'})
+        resume.start()
+        began = time.monotonic()
+        with self.readers[2].connect() as connection:
+            reason = connection.execute(sqlalchemy.text(
+                'SELECT disabled_reason FROM services WHERE id = 1')).scalar()
+        waited = time.monotonic() - began
+        resume.join()
+        self.assertEqual('seen causally', reason)
+        self.assertGreater(waited, 0.5)
+
+    def _pause_applier(self, node):
+        """Pause node ``node``'s applier (FLUSH TABLES WITH READ LOCK);
+        the timer returned, once started, resumes it a second later."""
+        pause = self.engines[node].connect()
+        self.addCleanup(pause.close)
+        pause.execute(sqlalchemy.text('FLUSH TABLES WITH READ LOCK'))
+        resume = threading.Timer(
+            1.0, lambda: pause.execute(sqlalchemy.text('UNLOCK TABLES')))
+        self.addCleanup(resume.cancel)
+        return resume
 
     def _race(self, *argv):
         """4 db sync processes over the 3 nodes at once; their outputs."""
@@ -230,9 +272,9 @@ class GaleraTestCase(ClusterTestCase):
                 processes, report = self._race(str(target))
                 self.assertEqual(1, sum(title in process.stdout
                                         for process in processes), report)
-                for engine in self.engines:
+                for node in range(3):
                     self.assertEqual([('nova', target)],
-                                     support.versions(engine), report)
+                                     self.versions(node), report)
         for number, url in enumerate(self.urls, 1):
             self.assertTrue(api.db_check(url).ok, 'node %d' % number)
 
@@ -257,34 +299,34 @@ class GaleraTestCase(ClusterTestCase):
                    if ': error: ' in line]
         self.assertIn('waiting for the migration lock, held by another db '
                       'sync on the cluster (otherhost pid 42 abc', error)
-        self.assertEqual([('nova', 232)], support.versions(self.engines[2]))
+        self.assertEqual([('nova', 232)], self.versions(2))
 
     def test_a_lease_left_by_a_killed_run_expires(self):
         support.prepare_232(self.engines[0])
         self._set_lease('killedhost pid 7 def', -1)
         process = support.run_cli(self, self.urls[1], 'sync')
         self.assertEqual(0, process.popen.returncode, process.describe())
-        self.assertEqual([('nova', 233)], support.versions(self.engines[1]))
-        with self.engines[2].connect() as connection:
+        self.assertEqual([('nova', 233)], self.versions(1))
+        with self.readers[2].connect() as connection:
             self.assertEqual((None, None), tuple(connection.execute(
                 sqlalchemy.text('SELECT holder, expires FROM '
                                 'nova_schema_lock')).one()))
 
     def test_rsu_is_refused_before_any_change(self):
         support.prepare_232(self.engines[0])
-        before = self.snapshot(self.engines[2])
+        before = self.snapshot(2)
         self._set_global(2, 'wsrep_OSU_method', 'RSU')
         process = support.run_cli(self, self.urls[2], 'sync')
         self.assertEqual(2, process.popen.returncode, process.describe())
         self.assertIn('232 -> 233 refused before any change: the node runs '
                       'DDL with wsrep_OSU_method=RSU', process.stderr)
         self.assertEqual([], support.differences(
-            before, self.snapshot(self.engines[2])))
+            before, self.snapshot(2)))
 
     def test_required_primary_key_refuses_the_downgrade_up_front(self):
         support.prepare_232(self.engines[0])
         api.db_sync(self.urls[0], 233)
-        before = self.snapshot(self.engines[1])
+        before = self.snapshot(1)
         self._set_global(1, 'wsrep_mode', 'REQUIRED_PRIMARY_KEY')
         process = support.run_cli(self, self.urls[1], 'sync', '232')
         self.assertEqual(2, process.popen.returncode, process.describe())
@@ -293,7 +335,7 @@ class GaleraTestCase(ClusterTestCase):
                       'wsrep_mode=REQUIRED_PRIMARY_KEY and the step creates '
                       'compute_node_stats without a primary key', line)
         self.assertEqual([], support.differences(
-            before, self.snapshot(self.engines[1])))
+            before, self.snapshot(1)))
 
     def test_instant_alter_never_refuses_instant_and_auto_falls_back(self):
         """innodb_instant_alter_column_allowed=never (a global setting,
@@ -306,7 +348,7 @@ class GaleraTestCase(ClusterTestCase):
         self.assertIn('the instant strategy cannot be used: the server has '
                       'innodb_instant_alter_column_allowed=never',
                       process.stderr)
-        self.assertEqual([('nova', 232)], support.versions(self.engines[2]))
+        self.assertEqual([('nova', 232)], self.versions(2))
         [step] = api.db_sync(self.urls[2])
         self.assertEqual('classic', step.strategy)
         self.assertTrue(api.db_check(self.urls[0]).ok)
@@ -389,7 +431,7 @@ class GaleraTestCase(ClusterTestCase):
                          'cut; the database is at 232 with 232 -> 233 '
                          'half-applied (4 of 4 operations done): run db '
                          'sync to finish', str(error))
-        with self.engines[2].connect() as connection:
+        with self.readers[2].connect() as connection:
             self.assertEqual([(None, 42), ('{}', 20)], [
                 tuple(row) for row in connection.execute(sqlalchemy.text(
                     'SELECT stats, COUNT(*) FROM shadow_compute_nodes '
@@ -430,7 +472,7 @@ class GaleraTestCase(ClusterTestCase):
                                     'after_cursor_execute',
                                     insert_after_the_first_batch)
         self.assertEqual(1, len(inserted))
-        for number, engine in enumerate(self.engines, 1):
+        for number, engine in enumerate(self.readers, 1):
             with engine.connect() as connection:
                 self.assertEqual(
                     [(None, 1, 100000), ('{}', 62, 160)],
@@ -504,7 +546,7 @@ class GaleraTestCase(ClusterTestCase):
                       'held by thread ', str(error))
         self.assertIn('232 -> 233 half-applied (4 of 4 operations done): '
                       'run db sync to finish', str(error))
-        with self.engines[2].connect() as connection:
+        with self.readers[2].connect() as connection:
             filled = connection.execute(sqlalchemy.text(
                 "SELECT COUNT(*) FROM shadow_compute_nodes WHERE stats = "
                 "'{}'")).scalar()
@@ -518,7 +560,7 @@ class GaleraTestCase(ClusterTestCase):
         wsrep_max_ws_size=100000 (its write set carries it twice): classic
         is refused before any change; instant, which writes no row, runs."""
         support.prepare_232(self.engines[0])
-        before = self.snapshot(self.engines[1])
+        before = self.snapshot(1)
         for node in range(3):
             self._set_global(node, 'wsrep_max_ws_size', 100000)
         process = support.run_cli(self, self.urls[1], 'sync', '--strategy',
@@ -530,7 +572,7 @@ class GaleraTestCase(ClusterTestCase):
                       'and a row of compute_nodes needs a write set of '
                       'about ', line)
         self.assertEqual([], support.differences(
-            before, self.snapshot(self.engines[1])))
+            before, self.snapshot(1)))
         [step] = api.db_sync(self.urls[1], strategy='instant')
         self.assertEqual('instant', step.strategy)
         self.assertTrue(api.db_check(self.urls[2]).ok)

@@ -71,8 +71,7 @@ class NodeFailureTestCase(test_galera.ClusterTestCase):
 
     def _rejoined_and_checked(self, killed):
         restart_cluster()
-        for engine in self.engines:
-            engine.dispose()
+        self.dispose_all()
         for number, url in enumerate(self.urls, 1):
             report = api.db_check(url)
             self.assertTrue(report.ok, 'node %d: %s' % (
@@ -95,7 +94,7 @@ class NodeFailureTestCase(test_galera.ClusterTestCase):
         return errors[0]
 
     def _all_filled(self):
-        for number, engine in enumerate(self.engines, 1):
+        for number, engine in enumerate(self.readers, 1):
             with engine.connect() as connection:
                 self.assertEqual([('{}', SHADOW_ROWS + 2)], [
                     tuple(row) for row in connection.execute(sqlalchemy.text(
