@@ -159,8 +159,7 @@ class Session(base.Session):
             self._dbapi, 'SELECT pg_try_advisory_xact_lock(%s)',
             (advisory_key(),))[0][0])
         self.engine = base.engine_on(self.base_engine, self._dbapi,
-                                     transactional=True,
-                                     use_native_hstore=False)
+                                     transactional=True)
 
     def _commit(self):
         self._dbapi.commit()

@@ -57,8 +57,12 @@ class TestBenchSmoke(testtools.TestCase):
             self.assertGreater(record['runs'][0]['project_s'], 0)
             self.assertGreater(record['runs'][0]['floor_s'], 0)
         cold = ours['cold_start']
-        self.assertGreater(cold['cli_s'], 0)
-        self.assertGreater(cold['import_sqlalchemy_s'], 0)
+        for key in ('cli_s', 'import_sqlalchemy_s', 'cli_cpu_s',
+                    'import_sqlalchemy_cpu_s'):
+            self.assertGreater(cold[key], 0, key)
+        self.assertAlmostEqual(
+            cold['cli_cpu_s'] / cold['import_sqlalchemy_cpu_s'],
+            cold['ratio'])
 
     def test_peer_when_the_seed_is_there(self):
         bench = _load_bench()
@@ -132,3 +136,27 @@ class TestBenchParts(testtools.TestCase):
         holds = self.bench.statement_holds(clock)
         self.assertAlmostEqual(2.0, holds['compute_nodes'])
         self.assertAlmostEqual(0.2, holds['shadow_compute_nodes'])
+
+
+class TestBenchFigures(testtools.TestCase):
+
+    def test_ratio_and_fixed_cost_are_per_round(self):
+        """Three rounds whose pace differs: the ratio and fixed cost are
+        the medians of each round's own (1.10, 1.03, 1.37 and 100, 20,
+        350 ms), not of the medians (1.10 / 0.95 and 150 ms)."""
+        bench = _load_bench()
+        series = bench.Series('upgrade', 233, 'classic')
+        series.statements = []
+        for project_s, floor_s in ((1.10, 1.00), (0.80, 0.78),
+                                   (1.30, 0.95)):
+            series.runs.append({
+                'project_s': project_s, 'floor_s': floor_s,
+                'project_cpu_s': 0.1, 'floor_cpu_s': 0.1,
+                'floor_connect_s': 0.01, 'held_s': {}})
+        record = bench.summarize('mysql', series, {
+            'scale': 1, 'rows': {'shadow_compute_nodes': 10}})
+        self.assertAlmostEqual(1.10, record['ratio'])
+        self.assertAlmostEqual(100.0, record['fixed_ms'])
+        self.assertAlmostEqual(1.10, record['project_s'])
+        self.assertAlmostEqual(0.95, record['floor_s'])
+        self.assertTrue(record['target_met'])
