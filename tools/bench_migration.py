@@ -667,6 +667,7 @@ class MySQLBackend(ServerBackend):
     # in the background after its commit; a run timed meanwhile shares the
     # server with that purge. It ends within seconds at these scales.
     PURGE_WAIT_SECONDS = 60
+    purge_unfinished = False
 
     def settle(self, databases):
         """Flush the copies' tables and let InnoDB's purge of the last run's
@@ -697,8 +698,6 @@ class MySQLBackend(ServerBackend):
                 self.purge_unfinished = True
                 return
             time.sleep(0.05)
-
-    purge_unfinished = False
 
     def notes(self):
         if self.purge_unfinished:
@@ -1237,14 +1236,13 @@ def cold_start_record(runs):
     a change in the machine's pace touches both alike); the ratio is of
     the medians of CPU time, as the target is stated, wall time beside."""
     directory = tempfile.mkdtemp(prefix=DB_PREFIX)
+    url = 'sqlite:///' + os.path.join(directory, 'cold.sqlite')
     commands = {
-        'cli': manage_command() + ['--database-connection', None, 'db',
+        'cli': manage_command() + ['--database-connection', url, 'db',
                                    'version'],
         'import_sqlalchemy': [sys.executable, '-c', 'import sqlalchemy']}
     times = {name: {'wall': [], 'cpu': []} for name in commands}
     try:
-        url = 'sqlite:///' + os.path.join(directory, 'cold.sqlite')
-        commands['cli'][commands['cli'].index(None)] = url
         api.db_sync(url, HEAD_VERSION)
         gc.collect()
         for _ in range(runs):

@@ -340,9 +340,9 @@ def engine_on(base_engine, dbapi_connection, transactional=False):
     The connection came from ``base_engine``, whose dialect is initialized
     and whose connect handlers have set the connection up; the Engine
     shares that dialect. ``create_engine`` would initialize a dialect of
-    its own over the connection: six more queries on MySQL (SET NAMES,
-    the version, database, isolation level, sql_mode, case rules), about
-    as many on PostgreSQL, on every run.
+    its own over the connection on every run (SET NAMES, the version,
+    database, isolation level, sql_mode and case rules on MySQL; the
+    version, schema, isolation level and string quoting on PostgreSQL).
 
     With ``transactional``, every commit and rollback SQLAlchemy issues on
     it (including the pool's reset on return) is a no-op, so everything the
