@@ -25,9 +25,12 @@ discards: ``rows`` counted, or the server's estimate when ``approximate``."""
 # million stats rows cost a third of a second on MariaDB (more than the
 # instant strategy's whole step), and even 10,000 compute_nodes rows with
 # their ~2 KB cpu_info cost 40 ms on MariaDB and 24 ms on PostgreSQL, most
-# of a light step's overhead. Beyond this many rows by the server's own
-# statistics its estimate is reported, said to be one.
+# of a light step's overhead; 1,000 of them (2.5 MB) still 11-17 ms on
+# MariaDB, more than the rest of the pre-flight check. Beyond this many
+# rows or bytes of data by the server's own statistics its estimate of
+# the rows is reported, said to be one.
 EXACT_UP_TO = 1000
+EXACT_UP_TO_BYTES = 1024 * 1024
 
 
 def _candidates(step_plan, expected, resumable):
@@ -136,6 +139,20 @@ def _check_dependents(connection, backend, step_plan, done, start, end):
                 % (start, end, ' and '.join(found), what))
 
 
+def tables_present(position):
+    """{table: whether it exists} for each table the step drops or
+    creates, as the check that found ``position`` saw them: the first
+    ``done`` operations are in the database (the last perhaps in part: a
+    table created with only some of its indexes), the others are not."""
+    present = {}
+    for index, operation in enumerate(position.plan.operations):
+        if operation.kind in ('drop_table', 'create_table'):
+            done = index < position.done
+            present[operation.table] = (
+                done if operation.kind == 'create_table' else not done)
+    return present
+
+
 def check_baseline(state_tables, managed):
     """The baseline builds its tables; none of them may be there yet."""
     present = sorted(set(state_tables) & set(managed))
@@ -148,15 +165,19 @@ def check_baseline(state_tables, managed):
 def discards(connection, backend, position):
     """What the rest of a step discards: ``Discard`` per table or column
     with the number of rows (for a column, rows holding a value); for a
-    table over ``EXACT_UP_TO`` rows by the server's statistics, their
-    estimate of its rows instead."""
+    table over ``EXACT_UP_TO`` rows or ``EXACT_UP_TO_BYTES`` of data by
+    the server's statistics, their estimate of its rows instead."""
+    pending = [operation for operation in
+               plan_mod.discarding(position.plan)
+               if operation not in position.plan.operations[:position.done]]
+    estimates = backend.table_estimates(
+        connection, sorted({operation.table for operation in pending}))
     found = []
-    for operation in plan_mod.discarding(position.plan):
-        if operation in position.plan.operations[:position.done]:
-            continue
-        estimate = backend.estimated_rows(connection, operation.table)
-        if estimate is not None and estimate > EXACT_UP_TO:
-            found.append(Discard(operation.table, operation.column, estimate,
+    for operation in pending:
+        rows, size = estimates[operation.table]
+        if rows is not None and (rows > EXACT_UP_TO or (
+                size is not None and size > EXACT_UP_TO_BYTES)):
+            found.append(Discard(operation.table, operation.column, rows,
                                  True))
         else:
             found.append(Discard(operation.table, operation.column,

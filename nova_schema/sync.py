@@ -164,22 +164,24 @@ class SyncRun(object):
 
     def _preflight(self, step):
         """Refuse a step that cannot start here, before it changes
-        anything; note what it will discard."""
+        anything; note what it will discard. The ``preflight.Position``
+        found, or None for a step without a plan."""
         with self.session.connect() as connection:
             if step.start == repository.INIT_VERSION:
                 preflight.check_baseline(
                     sqlalchemy.inspect(connection).get_table_names(),
                     check.managed_table_names(self.backend.name))
-                return
+                return None
             position = preflight.locate(connection, self.backend,
                                         step.start, step.end)
             if position is None:
-                return
+                return None
             step.resumed_after = position.done
             step.discards = preflight.discards(connection, self.backend,
                                                position)
         if self.on_discard and any(item.rows for item in step.discards):
             self.on_discard(step)
+        return position
 
     def _choose_strategy(self, step):
         """Instant where asked for (or ``auto``) and possible; refused up
@@ -216,7 +218,7 @@ class SyncRun(object):
         step = Step(start, end, repository.step_name(max(start, end)))
         self.current = step
         self._choose_strategy(step)
-        self._preflight(step)
+        position = self._preflight(step)
         if self.on_step:
             self.on_step(start, end, step.name)
         step_plan = plan_mod.plan(start, end)
@@ -228,6 +230,8 @@ class SyncRun(object):
             with self._timed(step), strategy_mod.using(
                     step.strategy or strategy_mod.CLASSIC, checked=True), \
                     resumable.finished_tables(finished), \
+                    resumable.known_tables(preflight.tables_present(
+                        position) if position else {}), \
                     progress.reporting(self.on_progress):
                 reached = self._apply(end)
         except NotImplementedError as error:

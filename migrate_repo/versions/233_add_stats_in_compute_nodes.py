@@ -36,7 +36,8 @@ def upgrade(migrate_engine):
         resumable.drop_table(meta, table_name)
 
     for table_name in NODE_TABLES:
-        resumable.add_column(resumable.reflect(meta, table_name),
+        resumable.add_column(resumable.reflect(meta, table_name,
+                                               only=('stats',)),
                              Column('stats', Text, default='{}'))
 
 
@@ -53,8 +54,12 @@ def downgrade(migrate_engine):
     meta = MetaData()
     meta.bind = migrate_engine
 
+    # NOTE: compute_node_stats' foreign key below refers to the id column
+    # of the compute_nodes reflected here.
     for table_name in NODE_TABLES:
-        resumable.drop_column(resumable.reflect(meta, table_name), 'stats')
+        resumable.drop_column(resumable.reflect(meta, table_name,
+                                                only=('id', 'stats')),
+                              'stats')
 
     if migrate_engine.name == 'mysql':
         fk_name = 'fk_compute_node_stats_compute_node_id'

@@ -8,10 +8,12 @@ bounds a DDL statement's wait for the table's metadata lock, and
 ``innodb_lock_wait_timeout`` an UPDATE's wait for row locks (both error
 1205); the caller retries the step, which then does only what is missing.
 """
+import collections
 import hashlib
 import math
 import re
 
+from pymysql.constants import SERVER_STATUS
 import sqlalchemy
 
 from nova_schema.backends import base
@@ -76,6 +78,28 @@ def instant_unavailable_in(server_version):
     return None
 
 
+def server_version_text(dialect):
+    """The server's version as ``SELECT VERSION()`` starts it ('10.11.19'
+    with '-MariaDB' on MariaDB), from what the dialect read on connecting:
+    no query.
+
+    NOTE: SQLAlchemy's MariaDB version without the '5.5.5-' that older
+    MariaDB servers put in front is a private attribute (pinned by
+    tests/unit/test_instant_versions.py).
+    """
+    if dialect.is_mariadb:
+        return '%d.%d.%d-MariaDB' % dialect._mariadb_normalized_version_info
+    return '%d.%d.%d' % dialect.server_version_info[:3]
+
+
+def _in_transaction(dbapi_connection):
+    """The server's last reply said a transaction is open (PyMySQL keeps
+    its status flags): after a DDL statement, which commits on its own,
+    none is."""
+    return bool(dbapi_connection.server_status &
+                SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+
+
 def _causal_reads(dbapi_connection, connection_record):
     if galera.is_node(dbapi_connection):
         base.raw_execute(dbapi_connection,
@@ -117,7 +141,8 @@ class Session(base.Session):
             'innodb_lock_wait_timeout = %d' % (seconds, seconds))
         # NOTE: the scripts run on the connection that holds the lock: one
         # connection per run, not two.
-        self.engine = base.engine_on(self.base_engine, self._dbapi)
+        self.engine = base.engine_on(self.base_engine, self._dbapi,
+                                     in_transaction=_in_transaction)
 
     def _commit(self):
         pass
@@ -208,28 +233,38 @@ class Backend(base.Backend):
     instant_clause = ', ALGORITHM=INSTANT'
 
     def instant_unavailable(self, connection, tables):
-        reason = instant_unavailable_in(connection.execute(
-            sqlalchemy.text('SELECT VERSION()')).scalar())
+        """The server's version as the dialect read it on connecting, then
+        one query for the server's setting and the tables' row formats and
+        FULLTEXT indexes (four queries before).
+
+        NOTE: a UNION of three plain lookups; a subquery per table of
+        information_schema.STATISTICS took 11 ms instead of under one.
+        """
+        reason = instant_unavailable_in(server_version_text(
+            connection.dialect))
         if reason:
             return reason
-        allowed = connection.execute(sqlalchemy.text(
-            "SHOW VARIABLES LIKE 'innodb_instant_alter_column_allowed'")
-        ).fetchall()
-        if allowed and allowed[0][1] == 'never':
+        found = collections.defaultdict(list)
+        for kind, name, value in connection.execute(sqlalchemy.text(
+                "SELECT 'setting', VARIABLE_NAME, VARIABLE_VALUE FROM "
+                'information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = '
+                "'INNODB_INSTANT_ALTER_COLUMN_ALLOWED' "
+                "UNION ALL SELECT 'row_format', TABLE_NAME, "
+                'UPPER(ROW_FORMAT) FROM information_schema.TABLES WHERE '
+                'TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :tables '
+                "UNION ALL SELECT DISTINCT 'fulltext', TABLE_NAME, "
+                'INDEX_NAME FROM information_schema.STATISTICS WHERE '
+                'TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :tables AND '
+                "INDEX_TYPE = 'FULLTEXT'"
+        ).bindparams(sqlalchemy.bindparam('tables', expanding=True)),
+                {'tables': list(tables)}):
+            found[kind].append((name, value))
+        if any(value.lower() == 'never' for _, value in found['setting']):
             return 'the server has innodb_instant_alter_column_allowed=never'
-        names = {'tables': list(tables)}
-        for table, in connection.execute(sqlalchemy.text(
-                'SELECT TABLE_NAME FROM information_schema.TABLES '
-                'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :tables '
-                "AND UPPER(ROW_FORMAT) = 'COMPRESSED' ORDER BY TABLE_NAME"
-        ).bindparams(sqlalchemy.bindparam('tables', expanding=True)), names):
-            return 'table %s has ROW_FORMAT=COMPRESSED' % table
-        for table, index in connection.execute(sqlalchemy.text(
-                'SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM '
-                'information_schema.STATISTICS WHERE TABLE_SCHEMA = '
-                "DATABASE() AND TABLE_NAME IN :tables AND INDEX_TYPE = "
-                "'FULLTEXT' ORDER BY TABLE_NAME, INDEX_NAME"
-        ).bindparams(sqlalchemy.bindparam('tables', expanding=True)), names):
+        for table, row_format in sorted(found['row_format']):
+            if row_format == 'COMPRESSED':
+                return 'table %s has ROW_FORMAT=COMPRESSED' % table
+        for table, index in sorted(found['fulltext']):
             return 'table %s has the FULLTEXT index %s' % (table, index)
         return None
 
@@ -330,11 +365,17 @@ class Backend(base.Backend):
             return galera.refusal(connection, step_plan, keyless_tables)
         return None
 
-    def estimated_rows(self, connection, table):
-        return connection.execute(sqlalchemy.text(
-            'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE '
-            'TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table'),
-            {'table': table}).scalar()
+    def table_estimates(self, connection, tables):
+        """InnoDB's statistics of all ``tables`` in one query."""
+        found = dict.fromkeys(tables, (None, None))
+        for table, rows, size in connection.execute(sqlalchemy.text(
+                'SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH FROM '
+                'information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() '
+                'AND TABLE_NAME IN :tables').bindparams(
+                    sqlalchemy.bindparam('tables', expanding=True)),
+                {'tables': list(tables)}):
+            found[table] = (rows, size)
+        return found
 
     def normalize_schema(self, schema):
         """MySQL 8 drops integer display widths (INT(11) -> INT) and older

@@ -42,22 +42,27 @@ WHERE l.granted AND a.pid <> pg_backend_pid() AND %s
 ORDER BY a.pid'''
 
 
+# The views on each (table, column) target (column NULL: on the table).
 _DEPENDENT_VIEWS = '''
-SELECT DISTINCT v.relname FROM pg_depend d
+SELECT DISTINCT t.tbl, t.col, v.relname
+FROM unnest(CAST(:tables AS text[]), CAST(:columns AS text[])) AS t(tbl, col)
+JOIN pg_depend d ON d.refobjid = to_regclass(t.tbl)
 JOIN pg_rewrite r ON r.oid = d.objid
 JOIN pg_class v ON v.oid = r.ev_class
 WHERE d.classid = 'pg_rewrite'::regclass
-  AND d.refclassid = 'pg_class'::regclass
-  AND d.refobjid = to_regclass(:table) AND v.oid <> d.refobjid
-  AND (CAST(:column AS text) IS NULL OR d.refobjsubid = (
+  AND d.refclassid = 'pg_class'::regclass AND v.oid <> d.refobjid
+  AND (t.col IS NULL OR d.refobjsubid = (
        SELECT attnum FROM pg_attribute
-       WHERE attrelid = to_regclass(:table) AND attname = :column))
+       WHERE attrelid = to_regclass(t.tbl) AND attname = t.col))
 ORDER BY v.relname'''
 
+# The foreign keys referring to each of the tables.
 _REFERRING_KEYS = '''
-SELECT conname, CAST(CAST(conrelid AS regclass) AS text) FROM pg_constraint
-WHERE contype = 'f' AND confrelid = to_regclass(:table)
-ORDER BY conname'''
+SELECT t.name, c.conname, CAST(CAST(c.conrelid AS regclass) AS text)
+FROM unnest(CAST(:tables AS text[])) AS t(name)
+JOIN pg_constraint c ON c.confrelid = to_regclass(t.name)
+WHERE c.contype = 'f'
+ORDER BY c.conname'''
 
 
 # Attribute names of a key, in the key's order: of the int2[] of attribute
@@ -130,6 +135,16 @@ def _column_info(dialect, name, type_, default, not_null, generated, identity,
     return dialect._get_column_info(
         name, type_, default, not_null, {}, {}, None, None, generated,
         {'always': identity == 'a'} if identity else None)
+
+
+def server_version_num(version_info):
+    """``server_version_num`` from the version the dialect read on
+    connecting ((15, 19) -> 150019, (9, 6, 24) -> 90624): no query."""
+    major = version_info[0]
+    if major >= 10:
+        return major * 10000 + (version_info[1] if len(version_info) > 1
+                                else 0)
+    return major * 10000 + version_info[1] * 100 + version_info[2]
 
 
 def instant_unavailable_before(server_version_num):
@@ -249,17 +264,23 @@ class Backend(base.Backend):
         # NOTE: unnamed, so that PostgreSQL names it <table>_<column>_fkey.
         return None
 
-    def estimated_rows(self, connection, table):
-        estimate = connection.execute(sqlalchemy.text(
-            'SELECT CAST(reltuples AS bigint) FROM pg_class '
-            'WHERE oid = to_regclass(:table)'), {'table': table}).scalar()
-        # NOTE: -1 (PostgreSQL 14+) or 0: never analysed; count instead.
-        return estimate if estimate and estimate > 0 else None
+    def table_estimates(self, connection, tables):
+        """The planner's row estimate and the heap's size (what a count
+        scans), in one query."""
+        found = dict.fromkeys(tables, (None, None))
+        for table, rows, size in connection.execute(sqlalchemy.text(
+                'SELECT t.name, CAST(c.reltuples AS bigint), '
+                'pg_relation_size(c.oid) FROM unnest(CAST(:tables AS '
+                'text[])) AS t(name) JOIN pg_class c ON c.oid = '
+                'to_regclass(t.name)'), {'tables': list(tables)}):
+            # NOTE: reltuples -1 (PostgreSQL 14+) or 0: never analysed;
+            # counted instead.
+            found[table] = (rows if rows and rows > 0 else None, size)
+        return found
 
     def instant_unavailable(self, connection, tables):
-        number = int(connection.execute(
-            sqlalchemy.text('SHOW server_version_num')).scalar())
-        return instant_unavailable_before(number)
+        return instant_unavailable_before(server_version_num(
+            connection.dialect.server_version_info))
 
     def is_lock_wait_timeout(self, error):
         return getattr(error, 'pgcode', None) == _LOCK_NOT_AVAILABLE
@@ -275,14 +296,25 @@ class Backend(base.Backend):
             int(age or 0)) for pid, state, application, age in rows]
 
     def dependents(self, connection, table, column, managed):
-        parameters = {'table': table, 'column': column}
-        found = ['view %s' % name for name, in connection.execute(
-            sqlalchemy.text(_DEPENDENT_VIEWS), parameters)]
-        if column is None:
-            found += ['foreign key %s of table %s' % (name, source)
-                      for name, source in connection.execute(
-                          sqlalchemy.text(_REFERRING_KEYS), parameters)
-                      if source not in managed]
+        return self.dependents_of(connection, [(table, column)],
+                                  managed)[table, column]
+
+    def dependents_of(self, connection, targets, managed):
+        """Two catalog queries for all ``targets`` (two per target
+        before)."""
+        found = {target: [] for target in targets}
+        for table, column, view in connection.execute(
+                sqlalchemy.text(_DEPENDENT_VIEWS),
+                {'tables': [table for table, _ in targets],
+                 'columns': [column for _, column in targets]}):
+            found[table, column].append('view %s' % view)
+        dropped = [table for table, column in targets if column is None]
+        if dropped:
+            for table, name, source in connection.execute(
+                    sqlalchemy.text(_REFERRING_KEYS), {'tables': dropped}):
+                if source not in managed:
+                    found[table, None].append(
+                        'foreign key %s of table %s' % (name, source))
         return found
 
     def table_lock_holders(self, connection, tables):

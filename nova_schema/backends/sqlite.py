@@ -127,7 +127,11 @@ class Backend(base.Backend):
                 'default in the schema, and removing it would turn every old '
                 "row's value into NULL")
 
-    def estimated_rows(self, connection, table):
+    def table_estimates(self, connection, tables):
+        return {table: (self._rowid_span(connection, table), None)
+                for table in tables}
+
+    def _rowid_span(self, connection, table):
         """The span of the table's rowids (two index lookups), an upper
         bound of its rows: SQLite keeps no row statistics unless ANALYZE
         ran, and counting is a scan of the whole file's table (1.8 s of a

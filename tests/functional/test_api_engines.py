@@ -115,3 +115,42 @@ class TestApiEnginesMySQL(EngineChecks, sync_support.MySQLTestCase):
         with self.admin() as conn:
             conn.execute(sqlalchemy.text('SET SESSION lock_wait_timeout = 5'))
             conn.execute(sqlalchemy.text('DROP DATABASE `%s`' % self.name))
+
+    def test_the_run_sends_no_needless_commit_or_rollback(self):
+        """The scripts' Engine gives its connection back without the pool's
+        rollback (21 of them per 233 upgrade before) and commits only what
+        is open: the version row's UPDATE, not each DDL statement, which
+        commits on its own (7 COMMITs before); the run's connection goes
+        back to the caller's pool with autocommit off and its lock
+        timeouts at the server's defaults."""
+        api.db_sync(self.url, 232)
+        engine = sqlalchemy.create_engine(self.url)
+        self.addCleanup(engine.dispose)
+
+        def session_state():
+            with engine.connect() as conn:
+                counts = dict(conn.exec_driver_sql(
+                    "SHOW SESSION STATUS WHERE Variable_name IN "
+                    "('Com_commit', 'Com_rollback')").all())
+                timeouts = conn.exec_driver_sql(
+                    'SELECT @@SESSION.lock_wait_timeout = '
+                    '@@GLOBAL.lock_wait_timeout, '
+                    '@@SESSION.innodb_lock_wait_timeout = '
+                    '@@GLOBAL.innodb_lock_wait_timeout').one()
+                return (conn.exec_driver_sql(
+                    'SELECT CONNECTION_ID()').scalar(),
+                    conn.connection.dbapi_connection.get_autocommit(),
+                    tuple(timeouts)), {name: int(value)
+                                       for name, value in counts.items()}
+
+        before, counts = session_state()
+        self.assertEqual((False, (1, 1)), before[1:])
+        api.db_sync(engine, strategy='instant')
+        self.assertEqual(233, api.db_version(self.url))
+        after, counts_after = session_state()
+        self.assertEqual(before, after)
+        # NOTE: rollbacks: the pool's, as each connection went back to the
+        # caller's pool (the one that read the counts, and the run's).
+        self.assertEqual({'Com_commit': 1, 'Com_rollback': 2},
+                         {name: counts_after[name] - counts[name]
+                          for name in counts})

@@ -9,8 +9,10 @@ step leaves behind are accepted instead, and finished.
 import sqlalchemy
 
 from nova_schema import api
+from nova_schema import backends
 from nova_schema import exception
 from tests.functional import sync_support as support
+from tests import rows
 
 
 def _prepare_233(engine):
@@ -130,8 +132,35 @@ class PreflightChecks(object):
         self.assertEqual([], support.differences(
             expected, support.snapshot(database.engine)))
 
+    def test_table_estimates_of_the_server(self):
+        """One query for the statistics of every table a step discards;
+        past 1,000 rows the discard is the estimate, said to be one."""
+        database = self.fresh_database()
+        support.prepare_232(database.engine)
+        support.insert(database.engine, {'compute_node_stats': [
+            rows.stat_row(number, 1, 'num_proj_%d' % number, '1')
+            for number in range(100, 3100)]})
+        self.execute(database, *self.ANALYZE)
+        backend = backends.get(database.engine)
+        with database.engine.connect() as connection:
+            estimates = backend.table_estimates(
+                connection, ['compute_node_stats', 'no_such_table'])
+        self.assertEqual((None, None), estimates['no_such_table'])
+        estimated_rows, size = estimates['compute_node_stats']
+        # NOTE: 3,004 rows; InnoDB samples pages, SQLite spans rowids.
+        self.assertTrue(1500 < estimated_rows < 6000, estimated_rows)
+        self.assertTrue(size is None if self.ANALYZE == () else
+                        size > 65536, size)
+        [step] = api.db_sync(database.engine, dry_run=True)
+        self.assertEqual(
+            [('compute_node_stats', estimated_rows, True),
+             ('shadow_compute_node_stats', 1, False)],
+            [(item.table, item.rows, item.approximate)
+             for item in step.discards])
+
 
 class TestPreflightMySQL(PreflightChecks, support.MySQLTestCase):
+    ANALYZE = ('ANALYZE TABLE compute_node_stats',)
     DROP_COMPUTE_NODES = ('SET FOREIGN_KEY_CHECKS = 0',
                           'DROP TABLE compute_nodes',
                           'SET FOREIGN_KEY_CHECKS = 1')
@@ -139,10 +168,12 @@ class TestPreflightMySQL(PreflightChecks, support.MySQLTestCase):
 
 
 class TestPreflightPostgreSQL(PreflightChecks, support.PostgreSQLTestCase):
+    ANALYZE = ('ANALYZE compute_node_stats',)
     DROP_COMPUTE_NODES = ('DROP TABLE compute_nodes CASCADE',)
     DROP_COMPUTE_NODE_STATS = ('DROP TABLE compute_node_stats',)
 
 
 class TestPreflightSQLite(PreflightChecks, support.SQLiteTestCase):
+    ANALYZE = ()
     DROP_COMPUTE_NODES = ('DROP TABLE compute_nodes',)
     DROP_COMPUTE_NODE_STATS = ('DROP TABLE compute_node_stats',)

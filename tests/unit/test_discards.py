@@ -1,8 +1,9 @@
 """What a step discards: counted when small, estimated when big.
 
 Counting a million rows is a full scan that would cost more than the
-instant strategy's whole step; past EXACT_UP_TO rows by the server's
-statistics the estimate is reported, and said to be one.
+instant strategy's whole step; past EXACT_UP_TO rows or EXACT_UP_TO_BYTES
+of data by the server's statistics the estimate is reported, and said to
+be one.
 """
 import sqlalchemy
 from sqlalchemy import event
@@ -14,14 +15,19 @@ from nova_schema import preflight
 
 
 class _Statistics(object):
-    """A backend whose server estimates ``estimates`` rows per table."""
+    """A backend whose server estimates ``estimates`` rows per table, and
+    ``sizes`` bytes."""
 
-    def __init__(self, estimates, counts):
+    def __init__(self, estimates, counts, sizes=None):
         self.estimates, self.counts = estimates, counts
+        self.sizes = sizes or {}
         self.counted = []
+        self.asked = []
 
-    def estimated_rows(self, connection, table):
-        return self.estimates.get(table)
+    def table_estimates(self, connection, tables):
+        self.asked.append(tables)
+        return {table: (self.estimates.get(table), self.sizes.get(table))
+                for table in tables}
 
     def count_rows(self, connection, table, column=None):
         self.counted.append((table, column))
@@ -45,6 +51,23 @@ class TestDiscards(testtools.TestCase):
         self.assertEqual('compute_node_stats (about 1000000 rows), '
                          'shadow_compute_node_stats (11 rows)',
                          preflight.describe_discards(found))
+
+    def test_few_rows_of_many_bytes_are_estimated(self):
+        """1,000 compute_nodes rows with their ~2 KB cpu_info are 2.5 MB
+        to scan; all tables' statistics are asked for at once."""
+        backend = _Statistics({'compute_nodes': 1000,
+                               'shadow_compute_nodes': 900},
+                              {'shadow_compute_nodes': 899},
+                              {'compute_nodes': 2621440,
+                               'shadow_compute_nodes': 1048576})
+        position = preflight.Position(plan.plan(233, 232), 0)
+        found = preflight.discards(None, backend, position)
+        self.assertEqual(
+            [('compute_nodes', 'stats', 1000, True),
+             ('shadow_compute_nodes', 'stats', 899, False)],
+            [tuple(item) for item in found])
+        self.assertEqual([['compute_nodes', 'shadow_compute_nodes']],
+                         backend.asked)
 
     def test_no_statistics_means_a_count(self):
         backend = _Statistics({}, {'compute_nodes': 3,
