@@ -12,31 +12,19 @@ from nova_schema import preflight
 
 class TestTablesPresent(testtools.TestCase):
 
-    def present(self, start, end, done):
-        return preflight.tables_present(
-            preflight.Position(plan.plan(start, end), done))
-
-    def test_upgrade(self):
-        for done, expected in (
-                (0, {'compute_node_stats': True,
-                     'shadow_compute_node_stats': True}),
-                (1, {'compute_node_stats': False,
-                     'shadow_compute_node_stats': True}),
-                (2, {'compute_node_stats': False,
-                     'shadow_compute_node_stats': False}),
-                (4, {'compute_node_stats': False,
-                     'shadow_compute_node_stats': False})):
-            self.assertEqual(expected, self.present(232, 233, done), done)
-
-    def test_downgrade(self):
-        for done, expected in (
-                (0, {'compute_node_stats': False,
-                     'shadow_compute_node_stats': False}),
-                (2, {'compute_node_stats': False,
-                     'shadow_compute_node_stats': False}),
+    def test_each_state_a_cut_step_leaves(self):
+        stats = ('compute_node_stats', 'shadow_compute_node_stats')
+        for (start, end), done, present in (
+                ((232, 233), 0, (True, True)),
+                ((232, 233), 1, (False, True)),
+                ((232, 233), 2, (False, False)),
+                ((232, 233), 4, (False, False)),
+                ((233, 232), 0, (False, False)),
+                ((233, 232), 2, (False, False)),
                 # NOTE: created, perhaps with only some of its indexes.
-                (3, {'compute_node_stats': True,
-                     'shadow_compute_node_stats': False}),
-                (4, {'compute_node_stats': True,
-                     'shadow_compute_node_stats': True})):
-            self.assertEqual(expected, self.present(233, 232, done), done)
+                ((233, 232), 3, (True, False)),
+                ((233, 232), 4, (True, True))):
+            self.assertEqual(
+                dict(zip(stats, present)),
+                preflight.tables_present(preflight.Position(
+                    plan.plan(start, end), done)), (start, end, done))
