@@ -335,8 +335,7 @@ class Session(object):
         raise NotImplementedError
 
 
-def engine_on(base_engine, dbapi_connection, transactional=False,
-              in_transaction=None):
+def engine_on(base_engine, dbapi_connection, transactional=False):
     """An Engine whose one connection is ``dbapi_connection``.
 
     The connection came from ``base_engine``, whose dialect is initialized
@@ -354,26 +353,23 @@ def engine_on(base_engine, dbapi_connection, transactional=False,
 
     With ``transactional``, every commit and rollback SQLAlchemy issues on
     it is a no-op too, so everything the scripts do lands in the session's
-    one transaction. Otherwise, with ``in_transaction`` (whether a DBAPI
-    connection has a transaction open, as the server last said), they are
-    sent only when there is one to end: SQLAlchemy commits after each DDL
-    statement too, which MySQL has committed on its own (6 round trips of
-    an instant 233 upgrade). Either way the dialect is then a copy, so that
-    ``base_engine``'s own commits stay as they were.
+    one transaction; the dialect is then a copy, so that ``base_engine``'s
+    own commits stay real.
+
+    NOTE: on MySQL every commit is sent, even after a DDL statement (which
+    has committed itself): skipping it when the server's last reply said no
+    transaction was open lost alembic's version row on MariaDB, which
+    reported none open right after that INSERT.
     """
     dialect = base_engine.dialect
-    if transactional or in_transaction:
+    if transactional:
         dialect = copy.copy(dialect)
-        commit, rollback = dialect.do_commit, dialect.do_rollback
 
-        def if_open(end):
-            def end_if_open(dbapi_connection):
-                if not transactional and in_transaction(dbapi_connection):
-                    end(dbapi_connection)
-            return end_if_open
+        def no_op(dbapi_connection):
+            pass
 
-        dialect.do_commit = if_open(commit)
-        dialect.do_rollback = if_open(rollback)
+        dialect.do_commit = no_op
+        dialect.do_rollback = no_op
     return sqlalchemy.engine.Engine(
         pool.StaticPool(lambda: dbapi_connection, dialect=dialect,
                         reset_on_return=None),

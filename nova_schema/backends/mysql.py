@@ -13,7 +13,6 @@ import hashlib
 import math
 import re
 
-from pymysql.constants import SERVER_STATUS
 import sqlalchemy
 
 from nova_schema.backends import base
@@ -92,14 +91,6 @@ def server_version_text(dialect):
     return '%d.%d.%d' % dialect.server_version_info[:3]
 
 
-def _in_transaction(dbapi_connection):
-    """The server's last reply said a transaction is open (PyMySQL keeps
-    its status flags): after a DDL statement, which commits on its own,
-    none is."""
-    return bool(dbapi_connection.server_status &
-                SERVER_STATUS.SERVER_STATUS_IN_TRANS)
-
-
 def _causal_reads(dbapi_connection, connection_record):
     if galera.is_node(dbapi_connection):
         base.raw_execute(dbapi_connection,
@@ -141,8 +132,7 @@ class Session(base.Session):
             'innodb_lock_wait_timeout = %d' % (seconds, seconds))
         # NOTE: the scripts run on the connection that holds the lock: one
         # connection per run, not two.
-        self.engine = base.engine_on(self.base_engine, self._dbapi,
-                                     in_transaction=_in_transaction)
+        self.engine = base.engine_on(self.base_engine, self._dbapi)
 
     def _commit(self):
         pass

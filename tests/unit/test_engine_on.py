@@ -51,34 +51,6 @@ class TestEngineOn(testtools.TestCase):
         self.assertTrue(self.dbapi.in_transaction)
         self.dbapi.rollback()
 
-    def test_commits_only_an_open_transaction(self):
-        """Given whether a transaction is open, SQLAlchemy's commit after a
-        statement that left none open (DDL on MySQL) sends nothing."""
-        dialect_class = type(self.base_engine.dialect)
-        commits = []
-        original = dialect_class.do_commit
-
-        def counting(dialect, dbapi_connection):
-            commits.append(dialect)
-            return original(dialect, dbapi_connection)
-
-        self.patch(dialect_class, 'do_commit', counting)
-        engine = base.engine_on(
-            self.base_engine, self.dbapi,
-            in_transaction=lambda dbapi_connection: (
-                dbapi_connection.in_transaction))
-        # NOTE: Python's sqlite3 opens a transaction before DML only.
-        self._run_on(engine, 'CREATE TABLE t (x INTEGER)')
-        self.assertEqual([], commits)
-        self._run_on(engine, 'INSERT INTO t VALUES (1)')
-        self.assertEqual(1, len(commits))
-        self.assertFalse(self.dbapi.in_transaction)
-        with self.base_engine.begin() as connection:
-            connection.exec_driver_sql('CREATE TABLE kept (x INTEGER)')
-        self.assertEqual(2, len(commits))
-        self.assertEqual([(1,)], self.held.exec_driver_sql(
-            'SELECT x FROM t').all())
-
     def test_transactional_commits_nothing_and_leaves_the_base_alone(self):
         self.dbapi.execute('BEGIN')
         engine = base.engine_on(self.base_engine, self.dbapi,
