@@ -23,33 +23,32 @@ _finished = contextvars.ContextVar('nova_schema_finished',
 
 
 @contextlib.contextmanager
+def _holding(variable, value):
+    token = variable.set(value)
+    try:
+        yield
+    finally:
+        variable.reset(token)
+
+
 def finished_tables(names):
     """While inside, ``add_column`` leaves these tables' rows alone: the
     pre-flight check found a later operation of the step done, so their
     column was added and filled before the cut, and a NULL in them now is
     a row inserted since, which a clean run leaves NULL too."""
-    token = _finished.set(frozenset(names))
-    try:
-        yield
-    finally:
-        _finished.reset(token)
+    return _holding(_finished, frozenset(names))
 
 
 _known = contextvars.ContextVar('nova_schema_known', default=None)
 
 
-@contextlib.contextmanager
 def known_tables(present):
     """While inside, whether a table in ``present`` ({name: exists})
     exists is taken from it, once, instead of being asked of the server:
     db sync's pre-flight check has just read the step's tables (and holds
     the lock), which saves a catalog query per table the step drops or
     creates."""
-    token = _known.set(dict(present))
-    try:
-        yield
-    finally:
-        _known.reset(token)
+    return _holding(_known, dict(present))
 
 
 def has_table(migrate_engine, name):

@@ -313,10 +313,6 @@ class Backend(base.Backend):
         return self._holders(connection, 'p.ID = IS_USED_LOCK(:name)',
                              {'name': lock_name(self.engine.url.database)})
 
-    def dependents(self, connection, table, column, managed):
-        return self.dependents_of(connection, [(table, column)],
-                                  managed)[table, column]
-
     def dependents_of(self, connection, targets, managed):
         """Two queries for all ``targets``: each of these information_schema
         tables opens every table or view of the database (tens of ms)."""

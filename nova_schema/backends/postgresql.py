@@ -295,10 +295,6 @@ class Backend(base.Backend):
             pid, state or 'no state', application or 'no application name',
             int(age or 0)) for pid, state, application, age in rows]
 
-    def dependents(self, connection, table, column, managed):
-        return self.dependents_of(connection, [(table, column)],
-                                  managed)[table, column]
-
     def dependents_of(self, connection, targets, managed):
         """Two catalog queries for all ``targets`` (two per target
         before)."""
