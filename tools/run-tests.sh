@@ -145,8 +145,19 @@ install_stack() (
     activate "$1"
     # NOTE: set -e does not hold in a function called with ||: every step
     # says itself how it failed.
-    python -m pip install -c "$CONSTRAINTS" -r requirements.txt \
-        -r test-requirements.txt "$INSTALL" || exit 1
+    # NOTE: one more try after a failure, as a flaky package index is more
+    # likely than a broken pin once these pins have installed before (CI
+    # once lost the py313 stack to an install failure that did not recur).
+    local try
+    for try in 1 2; do
+        python -m pip install -c "$CONSTRAINTS" -r requirements.txt \
+            -r test-requirements.txt "$INSTALL" && break
+        if [ "$try" = 2 ]; then
+            exit 1
+        fi
+        say "$1: pip install failed; trying once more in 10 s"
+        sleep 10
+    done
     if [ "$TEST_STACK" = modern ]; then
         # NOTE: the modern stack is what a plain install gives.
         python tools/check_plain_install.py || exit 1
@@ -156,15 +167,22 @@ install_stack() (
 
 # test_stack NAME ARGS...: stestr run ARGS (or the stack's default tests).
 test_stack() (
-    local started=$SECONDS rc=0
-    activate "$1"
+    local started=$SECONDS rc=0 name=$1
+    activate "$name"
     shift
     say "== $TEST_STACK stack, $(python -V 2>&1), ${VIRTUAL_ENV:-$PWD}"
     if [ $# -eq 0 ] && [ -n "$DEFAULT_TESTS" ]; then
         set -- "$DEFAULT_TESTS"
     fi
-    NOVA_SCHEMA_TEST_STACK=$TEST_STACK stestr run "$@" || rc=$?
-    check_no_skips "$TEST_STACK stack, $(python -V 2>&1)" || rc=1
+    if ! NOVA_SCHEMA_TEST_STACK=$TEST_STACK stestr run "$@"; then
+        rc=1
+        echo "failed: $({ stestr failing --list 2>/dev/null || true; } \
+            | paste -sd ' ')" >>"$LOGS/$name.why"
+    fi
+    if ! check_no_skips "$TEST_STACK stack, $(python -V 2>&1)"; then
+        rc=1
+        echo "skipped in CI (listed above)" >>"$LOGS/$name.why"
+    fi
     say "== tests ran in $((SECONDS - started)) s, exit $rc"
     exit "$rc"
 )
@@ -192,6 +210,7 @@ tools/test-setup.sh
 
 failed=()
 ready=()
+declare -A why
 for stack in $STACKS; do
     status=0
     wait "${installer[$stack]}" || status=$?
@@ -205,13 +224,23 @@ for stack in $STACKS; do
         cat "$LOGS/$stack" >&2
         say "$stack: installing failed (exit $status)"
         failed+=("$stack")
+        why[$stack]="installing failed (exit $status): $(grep -v '^\s*$' \
+            "$LOGS/$stack" | tail -n 1)"
     fi
 done
 
 for stack in "${ready[@]}"; do
-    test_stack "$stack" "$@" || failed+=("$stack")
+    if ! test_stack "$stack" "$@"; then
+        failed+=("$stack")
+        why[$stack]=$(paste -sd ';' "$LOGS/$stack.why" 2>/dev/null \
+            | sed 's/;/; /g')
+    fi
 done
+# NOTE: the summary comes last, where a truncated CI log still shows it.
 if [ ${#failed[@]} -gt 0 ]; then
+    for stack in "${failed[@]}"; do
+        say "$stack: ${why[$stack]}"
+    done
     say "FAILED: ${failed[*]}"
     exit 1
 fi

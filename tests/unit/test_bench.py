@@ -160,3 +160,103 @@ class TestBenchFigures(testtools.TestCase):
         self.assertAlmostEqual(1.10, record['project_s'])
         self.assertAlmostEqual(0.95, record['floor_s'])
         self.assertTrue(record['target_met'])
+
+
+class _ScriptedBackend(object):
+    """Copies that are names; every run logged as (copy, side, operation)."""
+
+    name = 'scripted'
+    strategies = ('classic',)
+    hold = None
+
+    def __init__(self, bench):
+        self.bench = bench
+        self.copies = 0
+        self.log = []
+
+    def copy(self, template):
+        self.copies += 1
+        name = 'copy%d' % self.copies
+        return self.bench.Database(name, 'scripted:///' + name)
+
+    def settle(self, databases):
+        pass
+
+    def drop(self, database):
+        self.log.append((database.name, 'dropped', None))
+
+    def table_sizes(self, database):
+        return None
+
+
+class TestBenchRounds(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bench = _load_bench()
+        self.backend = _ScriptedBackend(self.bench)
+        self.patch(self.bench, 'time_project', self._project)
+        self.patch(self.bench, 'time_floor', self._floor)
+        self.patch(self.bench, '_check_version', lambda *args: None)
+        self.patch(self.bench.api, 'db_sync', self._untimed)
+        self.patch(self.bench, 'log', lambda message: None)
+
+    def _project(self, database, target, strategy, hold):
+        self.backend.log.append((database.name, 'project', target))
+        return {'wall': 2.0, 'cpu': 0.5}, ['UPDATE t'], {}
+
+    def _floor(self, backend, database, statements):
+        self.assertEqual(['UPDATE t'], statements)
+        self.backend.log.append((database.name, 'floor', None))
+        return {'wall': 1.0, 'cpu': 0.25, 'connect': 0.01}
+
+    def _untimed(self, url, target, strategy):
+        self.backend.log.append((url, 'warm-up', (target, strategy)))
+        return []
+
+    def test_an_untimed_round_comes_first(self):
+        self.backend.strategies = ('classic', 'instant')
+        series, _ = self.bench.measure(self.backend, 'template', 2, None)
+        self.assertEqual(
+            [('scripted:///copy1', 'warm-up', (233, 'classic')),
+             ('scripted:///copy1', 'warm-up', (232, 'classic')),
+             ('scripted:///copy1', 'warm-up', (233, 'instant')),
+             ('scripted:///copy1', 'warm-up', (232, 'instant')),
+             ('copy1', 'dropped', None)],
+            self.backend.log[:5])
+        self.assertNotIn('warm-up', [side for _, side, _
+                                     in self.backend.log[5:]])
+        # Two strategies, two rounds, up and down: only timed runs counted.
+        self.assertEqual([2] * 4, [len(each.runs) for each in series])
+
+    def test_project_and_floor_take_turns_at_going_first(self):
+        series, peers = self.bench.measure(self.backend, 'template', 3, None)
+        self.assertEqual((), peers)
+        sides = [side for _, side, _ in self.backend.log
+                 if side in ('project', 'floor')]
+        self.assertEqual(
+            ['project', 'project', 'floor', 'floor',
+             'floor', 'floor', 'project', 'project',
+             'project', 'project', 'floor', 'floor'], sides)
+        upgrade, downgrade = series
+        self.assertEqual(3, len(upgrade.runs))
+        self.assertEqual([False, True, False],
+                         [run['floor_first'] for run in upgrade.runs])
+        for run in upgrade.runs + downgrade.runs:
+            self.assertEqual((2.0, 1.0), (run['project_s'], run['floor_s']))
+
+    def test_each_side_runs_on_a_copy_of_its_own_dropped_after(self):
+        self.bench.measure(self.backend, 'template', 2, None)
+        by_copy = {}
+        for database, side, _ in self.backend.log:
+            if side != 'warm-up' and database != 'copy1':
+                by_copy.setdefault(database, []).append(side)
+        self.assertEqual(4, len(by_copy))
+        self.assertEqual(
+            sorted([['project', 'project', 'dropped']] * 2
+                   + [['floor', 'floor', 'dropped']] * 2),
+            sorted(by_copy.values()))
+        # Up (233) then down (232) on every project copy.
+        targets = [target for _, side, target in self.backend.log
+                   if side == 'project']
+        self.assertEqual([233, 232, 233, 232], targets)
