@@ -985,23 +985,26 @@ def strategy_round(backend, template, upgrade, downgrade, floor_first):
     upgrade.begin_round(floor_first)
     downgrade.begin_round(floor_first)
     for run_up, run_down in reversed(sides) if floor_first else sides:
-        copy = backend.copy(template)
-        try:
-            backend.settle([copy])
+        with fresh_copy(backend, template) as copy:
             run_up(backend, copy)
             backend.settle([copy])
             run_down(backend, copy)
-        finally:
-            backend.drop(copy)
 
 
 def peer_round(backend, template, upgrade, downgrade):
-    copy = backend.copy(template)
-    try:
-        backend.settle([copy])
+    with fresh_copy(backend, template) as copy:
         upgrade.run_peer(backend, copy)
         backend.settle([copy])
         downgrade.run_peer(backend, copy)
+
+
+@contextlib.contextmanager
+def fresh_copy(backend, template):
+    """A settled copy of ``template``, dropped when the block ends."""
+    copy = backend.copy(template)
+    try:
+        backend.settle([copy])
+        yield copy
     finally:
         backend.drop(copy)
 
@@ -1016,9 +1019,7 @@ def warm_up(backend, template, peer_path):
     1.02 and 0.98 in four rounds, the first the highest.
     """
     began = time.perf_counter()
-    copy = backend.copy(template)
-    try:
-        backend.settle([copy])
+    with fresh_copy(backend, template) as copy:
         for strategy in backend.strategies:
             api.db_sync(copy.url, HEAD_VERSION, strategy=strategy)
             api.db_sync(copy.url, BASE_VERSION, strategy=strategy)
@@ -1026,8 +1027,6 @@ def warm_up(backend, template, peer_path):
         if peer_path:
             time_peer(copy, peer_path, HEAD_VERSION)
             time_peer(copy, peer_path, BASE_VERSION)
-    finally:
-        backend.drop(copy)
     log('%s: warm-up round (untimed) in %.1f s'
         % (backend.name, time.perf_counter() - began))
 
