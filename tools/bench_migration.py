@@ -3,7 +3,8 @@
 Usage::
 
     python tools/bench_migration.py [--scale F] [--runs N] [--json PATH]
-        [--backends sqlite,mysql,postgresql] [--suite] [--cold-runs N]
+        [--heavy-runs N] [--backends sqlite,mysql,postgresql] [--suite]
+        [--cold-runs N]
         [--mysql-url ADMIN_URL] [--postgresql-url ADMIN_URL]
     tox -e bench -- --scale 0.1 --backends sqlite
 
@@ -22,8 +23,11 @@ copy of its own (the other's copy dropped first, so that both start as
 warm in the server's cache); the project goes first in the first round and
 every other one after, the floor in the rest, so that neither side always
 follows the same work; every downgrade starts from an upgraded copy of the
-filled database. Fills, copies and the flush of dirty data before
-each timed run (``settle``) are not timed.
+filled database. A strategy with a heavy step (below) then goes on alone
+to ``--heavy-runs`` rounds (default 8): a heavy step's rounds vary by tens
+of percent on a busy machine, a light one's by milliseconds. Fills, copies
+and the flush of dirty data before each timed run (``settle``) are not
+timed.
 
 project
     ``nova_schema.api.db_sync(url, 233)`` (then 232), timed from call to
@@ -37,10 +41,11 @@ floor
     least any migrator has to do for the same change, so ``project - floor``
     is the project's overhead: ``ratio`` = project / floor and ``fixed_ms`` =
     (project - floor) in milliseconds, each the median over the rounds of
-    that round's project and floor (run back to back). The floor's
-    connect is reported apart (``floor_connect_ms``), and the CPU time of
-    this process (``*_cpu_s``) beside the wall time: on a busy machine it is
-    the steadier figure.
+    that round's project and floor (run back to back), with the lowest
+    and highest round's ratio beside (``ratio_low``, ``ratio_high``). The
+    floor's connect is reported apart (``floor_connect_ms``), and the CPU
+    time of this process (``*_cpu_s``) beside the wall time: on a busy
+    machine it is the steadier figure.
 
 Targets: a heavy step (floor >= 0.3 s) must have ratio <= 1.1, a light one
 fixed_ms <= 60. Also measured: the cold start of ``nova-schema-manage db
@@ -1031,13 +1036,21 @@ def warm_up(backend, template, peer_path):
         % (backend.name, time.perf_counter() - began))
 
 
-def measure(backend, template, runs, peer_path):
+def measure(backend, template, runs, peer_path, heavy_runs=0):
     """``runs`` rounds of every strategy (and the peer), on fresh copies.
 
     Per strategy, one copy is the project's, one the floor's; each is
     upgraded (timed) and then downgraded (timed), so every downgrade starts
     from an upgraded copy of the filled 232 database. Dirty data is written
-    out before every timed run.
+    out before every timed run. A strategy with a heavy step in those
+    rounds then goes on alone to ``heavy_runs`` rounds.
+
+    NOTE: a heavy step's rounds vary far more than a light one's: the same
+    statements, in turns, took 0.76 to 1.19 times the floor's time from
+    round to round (SQLite at scale 1, whose work is mostly this process's
+    system time; MariaDB's classic upgrade at scale 1, 1.05 to 1.24), so
+    that the median of four could not tell a step 2% above its floor from
+    one 10% above. A light step's fixed cost varies by a few milliseconds.
     """
     pairs = [(Series('upgrade', HEAD_VERSION, strategy),
               Series('downgrade', BASE_VERSION, strategy))
@@ -1055,7 +1068,17 @@ def measure(backend, template, runs, peer_path):
                            floor_first=index % 2 == 1)
         if peers:
             peer_round(backend, template, *peers)
+    heavy_pairs = [pair for pair in pairs
+                   if any(has_heavy_floor(series) for series in pair)]
+    for index in range(runs, heavy_runs):
+        for upgrade, downgrade in heavy_pairs:
+            strategy_round(backend, template, upgrade, downgrade,
+                           floor_first=index % 2 == 1)
     return [series for pair in pairs for series in pair], peers or ()
+
+
+def has_heavy_floor(series):
+    return is_heavy(_medians(series.runs, 'floor_s'))
 
 
 def _medians(runs, key):
@@ -1087,15 +1110,16 @@ def _common(backend, series, counts):
 def summarize(backend, series, counts):
     project_s = _medians(series.runs, 'project_s')
     floor_s = _medians(series.runs, 'floor_s')
+    ratios = [run['project_s'] / run['floor_s'] for run in series.runs]
     record = _common(backend, series, counts)
     record.update({
-        'project_s': project_s, 'floor_s': floor_s,
+        'project_s': project_s, 'floor_s': floor_s, 'rounds': len(ratios),
         # NOTE: per round, not of the medians: a round's project and floor
         # run back to back on twin copies, so the machine's changing pace
         # (here a 20k-row UPDATE took 0.75 to 1.15 s from round to round)
         # touches both alike and cancels out of the round's figures.
-        'ratio': median([run['project_s'] / run['floor_s']
-                         for run in series.runs]),
+        'ratio': median(ratios),
+        'ratio_low': min(ratios), 'ratio_high': max(ratios),
         'fixed_ms': median([run['project_s'] - run['floor_s']
                             for run in series.runs]) * 1e3,
         'project_cpu_s': _medians(series.runs, 'project_cpu_s'),
@@ -1120,8 +1144,12 @@ def summarize_peer(backend, series, counts):
     return record
 
 
+def is_heavy(floor_s):
+    return floor_s >= HEAVY_FLOOR_S
+
+
 def judge(floor_s, ratio, fixed_ms):
-    if floor_s >= HEAVY_FLOOR_S:
+    if is_heavy(floor_s):
         return {'kind': 'heavy', 'target': 'ratio <= %g' % MAX_HEAVY_RATIO,
                 'target_met': ratio <= MAX_HEAVY_RATIO}
     return {'kind': 'light', 'target': 'fixed <= %g ms' % MAX_LIGHT_FIXED_MS,
@@ -1206,13 +1234,14 @@ def _describe_counts(counts):
                      for table, count in sorted(counts.items()))
 
 
-def bench_scale(backend, scale, runs, peer_path):
+def bench_scale(backend, scale, args, peer_path):
     rows = row_counts(scale)
     counts = {'scale': scale, 'rows': rows}
     began = time.perf_counter()
     template = build_template(backend, rows)
     try:
-        all_series, peers = measure(backend, template, runs, peer_path)
+        all_series, peers = measure(backend, template, args.runs, peer_path,
+                                    args.heavy_runs)
     finally:
         backend.drop(template)
     records = [summarize(backend.name, series, counts)
@@ -1240,7 +1269,7 @@ def bench_backends(args, servers, notes, peer_path):
             continue
         try:
             for scale in args.scales:
-                records += bench_scale(backend, scale, args.runs, peer_path)
+                records += bench_scale(backend, scale, args, peer_path)
         finally:
             notes += backend.notes()
             backend.close()
@@ -1391,6 +1420,14 @@ def _fmt(key, fmt):
     return cell
 
 
+def _range(low, high):
+    def cell(record):
+        if record.get(low) is None:
+            return '-'
+        return '%.2f-%.2f' % (record[low], record[high])
+    return cell
+
+
 def _held(table):
     def cell(record):
         value = record.get('held_s', {}).get(table)
@@ -1415,7 +1452,9 @@ MIGRATION_COLUMNS = (
     ('shadow rows', _fmt('shadow_rows', '%d'), True),
     ('project s', _fmt('project_s', '%.3f'), True),
     ('floor s', _fmt('floor_s', '%.3f'), True),
+    ('rounds', _fmt('rounds', '%d'), True),
     ('ratio', _fmt('ratio', '%.2f'), True),
+    ('ratio range', _range('ratio_low', 'ratio_high'), True),
     ('fixed ms', _fmt('fixed_ms', '%.1f'), True),
     ('step', _fmt('kind', '%s'), False),
     ('target', _fmt('target', '%s'), False),
@@ -1562,10 +1601,12 @@ def extra_lines(records):
 def report(records, machine, summary):
     lines = header_lines(machine)
     scales = summary['scales']
-    lines.append('scale %s (at 1: %s), median of %d runs; total wall time '
-                 '%.1f s; peak RSS (ru_maxrss) %.1f MB' % (
+    lines.append('scale %s (at 1: %s), median of %d rounds (%d for a '
+                 'strategy with a heavy step); total wall time %.1f s; peak '
+                 'RSS (ru_maxrss) %.1f MB' % (
                      ', '.join('%g' % scale for scale in scales),
                      _describe_counts(row_counts(1)), summary['runs'],
+                     max(summary['runs'], summary['heavy_runs']),
                      summary['wall_s'], ru_maxrss_mb()))
     lines += ['peer: %s' % summary['peer']] + summary['notes']
     lines.append('held: PostgreSQL, first ACCESS EXCLUSIVE statement to '
@@ -1624,6 +1665,9 @@ def parse_args(argv):
     parser.add_argument('--runs', type=positive(int), default=4,
                         help='timed rounds of each (default 4, so that the '
                         'project and the floor go first alike; median)')
+    parser.add_argument('--heavy-runs', type=positive(int), default=8,
+                        help='rounds of a strategy with a heavy step '
+                        '(default 8: their rounds vary far more)')
     parser.add_argument('--cold-runs', type=positive(int), default=15,
                         help='cold start runs (default 15; median)')
     parser.add_argument('--json', metavar='PATH',
@@ -1675,7 +1719,8 @@ def main(argv=None):
     machine = machine_info(servers, load_at_start)
     summary = {'backend': None, 'operation': 'summary',
                'wall_s': time.perf_counter() - began, 'scale': args.scale,
-               'scales': args.scales, 'runs': args.runs, 'peer': peer,
+               'scales': args.scales, 'runs': args.runs,
+               'heavy_runs': args.heavy_runs, 'peer': peer,
                'notes': notes, 'ru_maxrss_mb': ru_maxrss_mb(),
                'machine': machine}
     records.append(summary)

@@ -160,6 +160,9 @@ class TestBenchFigures(testtools.TestCase):
         self.assertAlmostEqual(1.10, record['project_s'])
         self.assertAlmostEqual(0.95, record['floor_s'])
         self.assertTrue(record['target_met'])
+        self.assertEqual(3, record['rounds'])
+        self.assertAlmostEqual(0.80 / 0.78, record['ratio_low'])
+        self.assertAlmostEqual(1.30 / 0.95, record['ratio_high'])
 
 
 class _ScriptedBackend(object):
@@ -201,14 +204,23 @@ class TestBenchRounds(testtools.TestCase):
         self.patch(self.bench.api, 'db_sync', self._untimed)
         self.patch(self.bench, 'log', lambda message: None)
 
+    # A classic step whose floor is heavy (1 s), an instant one light.
+    STATEMENTS = {'classic': ['UPDATE t'], 'instant': ['ALTER t']}
+    FLOOR_S = {'UPDATE t': 1.0, 'ALTER t': 0.01}
+
     def _project(self, database, target, strategy, hold):
         self.backend.log.append((database.name, 'project', target))
-        return {'wall': 2.0, 'cpu': 0.5}, ['UPDATE t'], {}
+        return {'wall': 2.0, 'cpu': 0.5}, self.STATEMENTS[strategy], {}
 
     def _floor(self, backend, database, statements):
-        self.assertEqual(['UPDATE t'], statements)
+        self.assertEqual(1, len(statements))
         self.backend.log.append((database.name, 'floor', None))
-        return {'wall': 1.0, 'cpu': 0.25, 'connect': 0.01}
+        return {'wall': self.FLOOR_S[statements[0]], 'cpu': 0.25,
+                'connect': 0.01}
+
+    def _peer(self, database, repository_path, target):
+        self.backend.log.append((database.name, 'peer', target))
+        return {'wall': 3.0, 'cpu': 0.5}
 
     def _untimed(self, url, target, strategy):
         self.backend.log.append((url, 'warm-up', (target, strategy)))
@@ -260,3 +272,32 @@ class TestBenchRounds(testtools.TestCase):
         targets = [target for _, side, target in self.backend.log
                    if side == 'project']
         self.assertEqual([233, 232, 233, 232], targets)
+
+    def test_a_strategy_with_a_heavy_step_goes_on_to_heavy_runs(self):
+        """Classic (heavy floor) gets 5 rounds, instant (light) and the
+        peer 2; the extra rounds go on taking turns."""
+        self.patch(self.bench, 'time_peer', self._peer)
+        self.backend.strategies = ('classic', 'instant')
+        series, peers = self.bench.measure(self.backend, 'template', 2,
+                                           'peer-repo', heavy_runs=5)
+        rounds = {(each.strategy, each.operation): len(each.runs)
+                  for each in list(series) + list(peers)}
+        self.assertEqual({('classic', 'upgrade'): 5,
+                          ('classic', 'downgrade'): 5,
+                          ('instant', 'upgrade'): 2,
+                          ('instant', 'downgrade'): 2,
+                          ('peer', 'upgrade'): 2,
+                          ('peer', 'downgrade'): 2}, rounds)
+        classic_up = series[0]
+        self.assertEqual([False, True, False, True, False],
+                         [run['floor_first'] for run in classic_up.runs])
+        # After the second round only classic rounds, no peer's.
+        sides = [side for _, side, _ in self.backend.log]
+        last_peer = len(sides) - sides[::-1].index('peer')
+        self.assertEqual(3 * 4, sides[last_peer:].count('project') +
+                         sides[last_peer:].count('floor'))
+
+    def test_heavy_runs_below_runs_adds_nothing(self):
+        series, _ = self.bench.measure(self.backend, 'template', 3, None,
+                                       heavy_runs=2)
+        self.assertEqual([3, 3], [len(each.runs) for each in series])
