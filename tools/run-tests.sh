@@ -236,11 +236,15 @@ for stack in "${ready[@]}"; do
             | sed 's/;/; /g')
     fi
 done
-# NOTE: the summary comes last, where a truncated CI log still shows it.
+# NOTE: the summary comes last, where a truncated CI log still shows it;
+# the very last line names each failed stack's cause too, as a CI log cut
+# down to its last line once lost the line before it.
 if [ ${#failed[@]} -gt 0 ]; then
+    causes=()
     for stack in "${failed[@]}"; do
         say "$stack: ${why[$stack]}"
+        causes+=("$stack (${why[$stack]:0:300})")
     done
-    say "FAILED: ${failed[*]}"
+    say "FAILED: ${causes[*]}"
     exit 1
 fi
