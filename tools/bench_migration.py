@@ -24,8 +24,8 @@ warm in the server's cache); the project goes first in the first round and
 every other one after, the floor in the rest, so that neither side always
 follows the same work; every downgrade starts from an upgraded copy of the
 filled database. A strategy with a heavy step (below) then goes on alone
-to ``--heavy-runs`` rounds (default 8): a heavy step's rounds vary by tens
-of percent on a busy machine, a light one's by milliseconds. Fills, copies
+to ``--heavy-runs`` rounds (default 12): a heavy step's rounds vary by
+tens of percent on a busy machine, a light one's by milliseconds. Fills, copies
 and the flush of dirty data before each timed run (``settle``) are not
 timed.
 
@@ -1665,9 +1665,9 @@ def parse_args(argv):
     parser.add_argument('--runs', type=positive(int), default=4,
                         help='timed rounds of each (default 4, so that the '
                         'project and the floor go first alike; median)')
-    parser.add_argument('--heavy-runs', type=positive(int), default=8,
+    parser.add_argument('--heavy-runs', type=positive(int), default=12,
                         help='rounds of a strategy with a heavy step '
-                        '(default 8: their rounds vary far more)')
+                        '(default 12: their rounds vary far more)')
     parser.add_argument('--cold-runs', type=positive(int), default=15,
                         help='cold start runs (default 15; median)')
     parser.add_argument('--json', metavar='PATH',
